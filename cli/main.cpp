@@ -1,0 +1,51 @@
+// slate: the command-line front end over libslate. Parses, calls, renders.
+#include <csignal>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "commands/commands.hpp"
+#include "slate/error.hpp"
+
+namespace {
+
+// Exit codes (documented in the README).
+constexpr int ExitError = 1;
+constexpr int ExitUsage = 2;
+constexpr int ExitInterrupted = 130;
+
+volatile std::sig_atomic_t g_interrupted = 0;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace slate;
+    std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGINT, [](int) {
+        g_interrupted = 1;
+        std::_Exit(ExitInterrupted);
+    });
+
+    cli::Context ctx;
+    CLI::App app{"slate: minimal, reproducible container images from Debian's signed archive"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "slate 0.1.0");
+    cli::add_settings_flags(app, ctx.settings);
+    cli::add_deb_command(app, ctx);
+    cli::add_resolve_command(app, ctx);
+    cli::add_lock_command(app, ctx);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int code = app.exit(e);
+        return code == 0 ? 0 : ExitUsage;
+    } catch (const Error& e) {
+        fmt::print(stderr, "error: {}\n", e.describe());
+        return e.code() == ErrorCode::Usage ? ExitUsage : ExitError;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "error: internal: {}\n", e.what());
+        return ExitError;
+    }
+    return ctx.exit_code;
+}
