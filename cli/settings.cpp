@@ -12,7 +12,7 @@ std::string Settings::effective_cache_dir() const {
 }
 
 void add_settings_flags(CLI::App& app, Settings& s) {
-    app.option_defaults()->always_capture_default();
+    app.option_defaults()->always_capture_default()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.add_option("--cache-dir", s.cache_dir, "Cache directory (default $XDG_CACHE_HOME/slate or ~/.cache/slate)")
         ->envname("SLATE_CACHE");
     app.add_option("--mirror", s.mirror, "Debian mirror URL (default: from the image spec, else the host's apt sources)")
