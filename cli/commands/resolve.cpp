@@ -32,16 +32,7 @@ void print_json(const deb::ResolveResult& result) {
     nlohmann::ordered_json doc;
     doc["arch"] = result.arch;
     doc["packages"] = nlohmann::ordered_json::array();
-    for (const auto& p : result.packages)
-        doc["packages"].push_back({{"name", p.name},
-                                   {"version", p.version},
-                                   {"arch", p.arch},
-                                   {"source", p.source},
-                                   {"source_version", p.source_version},
-                                   {"suite", p.suite},
-                                   {"filename", p.filename},
-                                   {"size", p.size},
-                                   {"sha256", p.sha256}});
+    for (const auto& p : result.packages) doc["packages"].push_back(build::package_json(p));
     fmt::print("{}\n", doc.dump(2));
 }
 
@@ -91,17 +82,7 @@ void run_resolve(Context& ctx, const ResolveArgs& args) {
     ArchiveSession session(ctx.settings, spec ? &spec->archive : nullptr, {args.suites, args.components});
     std::vector<deb::SuiteRelease> releases;
     for (const auto& source : session.suites()) releases.push_back(session.archive().fetch_release(source));
-    std::vector<deb::LoadedIndex> loaded;
-    for (const auto& release : releases)
-        for (auto& index : session.archive().load_packages(release, arch)) loaded.push_back(std::move(index));
-    std::vector<const deb::LoadedIndex*> pointers;
-    for (const auto& index : loaded) pointers.push_back(&index);
-    deb::PackageUniverse universe(pointers, arch);
-    deb::Resolver resolver(universe, session.log());
-    auto result = resolver.resolve(request);
-    for (const auto& left : result.excluded)
-        session.log().warning(fmt::format("dependency {} of {} left unsatisfied because {} is excluded",
-                                          left.dependency, left.package, left.excluded));
+    auto result = build::resolve_arch(session.archive(), releases, request, arch, session.log());
     if (args.json) print_json(result);
     else print_table(result);
 }

@@ -19,6 +19,21 @@ deb::ResolveRequest request_from_spec(const ImageSpec& spec) {
     return request;
 }
 
+deb::ResolveResult resolve_arch(deb::ArchiveClient& archive, const std::vector<deb::SuiteRelease>& releases,
+                                const deb::ResolveRequest& request, const std::string& arch, util::LogSink& log) {
+    std::vector<deb::LoadedIndex> loaded;
+    for (const auto& release : releases)
+        for (auto& index : archive.load_packages(release, arch)) loaded.push_back(std::move(index));
+    std::vector<const deb::LoadedIndex*> pointers;
+    for (const auto& index : loaded) pointers.push_back(&index);
+    deb::PackageUniverse universe(pointers, arch);
+    auto result = deb::Resolver(universe, log).resolve(request);
+    for (const auto& left : result.excluded)
+        log.warning(fmt::format("{}: dependency {} of {} left unsatisfied because {} is excluded", arch,
+                                left.dependency, left.package, left.excluded));
+    return result;
+}
+
 Lock resolve_lock(const ImageSpec& spec, const std::vector<deb::SuiteSource>& suites, deb::ArchiveClient& archive,
                   util::LogSink& log) {
     Lock lock;
@@ -33,28 +48,27 @@ Lock resolve_lock(const ImageSpec& spec, const std::vector<deb::SuiteSource>& su
     }
     auto request = request_from_spec(spec);
     for (const auto& arch : spec.archs) {
-        std::vector<deb::LoadedIndex> loaded;
-        for (const auto& release : releases) {
-            auto indices = archive.load_packages(release, arch);
-            for (auto& index : indices) loaded.push_back(std::move(index));
-        }
-        std::vector<const deb::LoadedIndex*> pointers;
-        for (const auto& index : loaded) pointers.push_back(&index);
-        deb::PackageUniverse universe(pointers, arch);
-        deb::Resolver resolver(universe, log);
-        deb::ResolveResult result;
         try {
-            result = resolver.resolve(request);
+            auto result = resolve_arch(archive, releases, request, arch, log);
+            lock.archs[arch] = LockedArch{std::move(result.packages), std::move(result.excluded)};
         } catch (Error& e) {
             e.add_context(fmt::format("while resolving image {} for {}", spec.name, arch));
             throw;
         }
-        for (const auto& left : result.excluded)
-            log.warning(fmt::format("{} ({}): dependency {} of {} left unsatisfied because {} is excluded", spec.name,
-                                    arch, left.dependency, left.package, left.excluded));
-        lock.archs[arch] = LockedArch{std::move(result.packages), std::move(result.excluded)};
     }
     return lock;
+}
+
+ordered_json package_json(const deb::ResolvedPackage& p) {
+    return {{"name", p.name},
+            {"version", p.version},
+            {"arch", p.arch},
+            {"source", p.source},
+            {"source_version", p.source_version},
+            {"suite", p.suite},
+            {"filename", p.filename},
+            {"size", p.size},
+            {"sha256", p.sha256}};
 }
 
 std::string lock_to_json(const Lock& lock) {
@@ -71,16 +85,7 @@ std::string lock_to_json(const Lock& lock) {
     doc["archs"] = ordered_json::object();
     for (const auto& [arch, locked] : lock.archs) {
         ordered_json packages = ordered_json::array();
-        for (const auto& p : locked.packages)
-            packages.push_back({{"name", p.name},
-                                {"version", p.version},
-                                {"arch", p.arch},
-                                {"source", p.source},
-                                {"source_version", p.source_version},
-                                {"suite", p.suite},
-                                {"filename", p.filename},
-                                {"size", p.size},
-                                {"sha256", p.sha256}});
+        for (const auto& p : locked.packages) packages.push_back(package_json(p));
         ordered_json excluded = ordered_json::array();
         for (const auto& e : locked.excluded)
             excluded.push_back({{"package", e.package}, {"dependency", e.dependency}, {"excluded", e.excluded}});

@@ -111,10 +111,8 @@ SuiteRelease ArchiveClient::fetch_release(const SuiteSource& source) {
         auto temp = m_cache.temp_path("InRelease");
         util::HttpResponse response;
         try {
-            response = m_http.download(request, temp);
+            response = m_http.download(request, temp.path());
         } catch (Error& e) {
-            std::error_code ec;
-            fs::remove(temp, ec);
             if (e.code() == ErrorCode::NotFound)
                 throw Error(ErrorCode::NotFound,
                             fmt::format("cannot fetch {}: {}", what, e.message()),
@@ -127,16 +125,8 @@ SuiteRelease ArchiveClient::fetch_release(const SuiteSource& source) {
         } else {
             // Verify before caching: a badly signed InRelease never enters the cache.
             sha = response.sha256;
-            std::string text;
-            try {
-                text = util::read_file(temp);
-                signed_text = verified_text(sha, text, what);
-            } catch (...) {
-                std::error_code ec;
-                fs::remove(temp, ec);
-                throw;
-            }
-            m_cache.put_file(temp, sha);
+            signed_text = verified_text(sha, util::read_file(temp.path()), what);
+            m_cache.put_file(temp.path(), sha);
             ref = json{{"url", util::redact_url(url)},
                        {"sha256", sha},
                        {"etag", response.etag},
@@ -208,24 +198,20 @@ fs::path ArchiveClient::fetch_index_blob(const SuiteRelease& release, const std:
         auto temp = m_cache.temp_path("index");
         util::HttpResponse response;
         try {
-            response = m_http.download(request, temp);
+            response = m_http.download(request, temp.path());
         } catch (Error& e) {
-            std::error_code ec;
-            fs::remove(temp, ec);
             if (e.code() == ErrorCode::NotFound && i + 1 < urls.size()) continue;  // by-hash missing: plain path
             e.add_context("while fetching " + what);
             throw;
         }
         if (response.size != entry.size || response.sha256 != entry.sha256) {
-            std::error_code ec;
-            fs::remove(temp, ec);
             std::string detail = response.size != entry.size
                 ? fmt::format("got {} bytes, the Release promises {}", response.size, entry.size)
                 : fmt::format("SHA-256 {} but the Release promises {}", response.sha256, entry.sha256);
             throw Error(ErrorCode::Integrity, fmt::format("{} does not match the signed Release: {}", what, detail),
                         "the download was truncated or altered, or the mirror is mid-sync; try again later");
         }
-        return m_cache.put_file(temp, entry.sha256);
+        return m_cache.put_file(temp.path(), entry.sha256);
     }
     throw Error(ErrorCode::Internal, "unreachable: no URL for " + what);
 }

@@ -75,13 +75,18 @@ std::optional<fs::path> BlobCache::get(std::string_view sha256, std::optional<st
     return std::nullopt;
 }
 
-fs::path BlobCache::temp_path(std::string_view hint) const {
+TempPath::~TempPath() {
+    std::error_code ec;
+    fs::remove(m_path, ec);
+}
+
+TempPath BlobCache::temp_path(std::string_view hint) const {
     static std::atomic<unsigned> counter{0};
     std::random_device rd;
     std::string name = fmt::format("{}.{}.{}.{:08x}", hint.empty() ? "download" : hint, ::getpid(), counter++, rd());
     for (char& c : name)
         if (c == '/') c = '_';
-    return m_root / "tmp" / name;
+    return TempPath(m_root / "tmp" / name);
 }
 
 fs::path BlobCache::put_file(const fs::path& temp, std::string_view sha256) const {

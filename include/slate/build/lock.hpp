@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "slate/build/image_spec.hpp"
 #include "slate/deb/archive.hpp"
 #include "slate/deb/resolver.hpp"
@@ -40,6 +42,14 @@ struct Lock {
 // architecture. The suites' order is the tie-break order for equal versions.
 Lock resolve_lock(const ImageSpec& spec, const std::vector<deb::SuiteSource>& suites, deb::ArchiveClient& archive,
                   util::LogSink& log);
+
+// Loads every release's indices for `arch` and resolves `request` over them,
+// logging a warning for each dependency left unsatisfied by an exclude.
+deb::ResolveResult resolve_arch(deb::ArchiveClient& archive, const std::vector<deb::SuiteRelease>& releases,
+                                const deb::ResolveRequest& request, const std::string& arch, util::LogSink& log);
+
+// One resolved package as lock files and `slate resolve --json` print it.
+nlohmann::ordered_json package_json(const deb::ResolvedPackage& package);
 
 // The request a spec makes of the resolver.
 deb::ResolveRequest request_from_spec(const ImageSpec& spec);

@@ -19,6 +19,20 @@
 
 namespace slate::util {
 
+// A temporary path under the cache's tmp/ that is removed when the object
+// dies, whatever happened to the download: after put_file() it is gone anyway.
+class TempPath {
+public:
+    explicit TempPath(std::filesystem::path path) : m_path(std::move(path)) {}
+    ~TempPath();
+    TempPath(const TempPath&) = delete;
+    TempPath& operator=(const TempPath&) = delete;
+    const std::filesystem::path& path() const { return m_path; }
+
+private:
+    std::filesystem::path m_path;
+};
+
 class BlobCache {
 public:
     explicit BlobCache(std::filesystem::path root);
@@ -35,7 +49,7 @@ public:
     bool contains(std::string_view sha256) const;
 
     // A unique path under tmp/ for a download in progress.
-    std::filesystem::path temp_path(std::string_view hint) const;
+    TempPath temp_path(std::string_view hint) const;
     // Moves a complete, verified temporary file into the blob store (fsync +
     // rename). Returns the blob's path.
     std::filesystem::path put_file(const std::filesystem::path& temp, std::string_view sha256) const;
