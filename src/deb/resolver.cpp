@@ -244,20 +244,23 @@ private:
     }
 
     // Candidates for one alternative, best first: the real package's versions
-    // that satisfy it, then providers.
-    std::vector<Candidate> candidates_for(const Relation& rel, std::vector<std::string>& considered) const {
+    // that satisfy it, then providers. With `considered`, also says why each
+    // candidate was or was not usable (only needed for error messages).
+    std::vector<Candidate> candidates_for(const Relation& rel, std::vector<std::string>* considered) const {
         std::vector<Candidate> out;
         for (const auto& c : m_universe.versions(rel.name)) {
             bool ok = satisfies(c.record.version, rel.op, rel.version) &&
                       arch_qualifier_ok(rel, c.record, m_universe.arch());
-            considered.push_back(describe(c) + (ok ? "" : fmt::format(": does not satisfy {}", rel.to_string())));
+            if (considered)
+                considered->push_back(describe(c) + (ok ? "" : fmt::format(": does not satisfy {}", rel.to_string())));
             if (ok) out.push_back(c);
         }
         std::vector<Candidate> providers;
         for (const auto& [c, provide] : m_universe.providers(rel.name)) {
             Relation as_rel{provide.name, {}, provide.op, provide.version};
             bool ok = provide_satisfies(as_rel, rel);
-            considered.push_back(fmt::format("{} provides {}{}", describe(c), rel.name,
+            if (considered)
+                considered->push_back(fmt::format("{} provides {}{}", describe(c), rel.name,
                                              ok ? "" : fmt::format(" but not {}", rel.to_string())));
             if (ok) providers.push_back(c);
         }
@@ -298,10 +301,9 @@ private:
         std::string group_text;
         for (const auto& rel : group) group_text += (group_text.empty() ? "" : " | ") + rel.to_string();
 
-        std::vector<std::string> considered;
         std::optional<Candidate> fallback;
         for (const auto& rel : group) {
-            for (const auto& c : candidates_for(rel, considered)) {
+            for (const auto& c : candidates_for(rel, nullptr)) {
                 // Excluding the package this group would choose leaves the group
                 // unsatisfied: another alternative is never pulled in instead
                 // (excluding mawk must not bring gawk).
@@ -310,7 +312,6 @@ private:
                     return {};
                 }
                 if (conflicts_with_selection(c)) {
-                    considered.push_back(describe(c) + ": conflicts with a selected package");
                     if (!fallback) fallback = c;
                     continue;
                 }
@@ -327,6 +328,8 @@ private:
             return {};
         }
         std::string message = fmt::format("cannot satisfy {}, a dependency of {}", group_text, chain(parent));
+        std::vector<std::string> considered;
+        for (const auto& rel : group) candidates_for(rel, &considered);
         std::string hint = considered.empty() ? "no package of that name or providing it exists in the configured suites"
                                               : "candidates considered:\n    " + join(considered, "\n    ");
         throw Error(ErrorCode::Unsatisfiable, message, hint);
