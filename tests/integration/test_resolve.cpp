@@ -162,6 +162,20 @@ TEST_F(ResolveCommand, UnknownSuiteIsAClearError) {
     EXPECT_NE(r.err.find("check the suite name"), std::string::npos) << r.err;
 }
 
+TEST_F(ResolveCommand, ExpiredReleaseIsRefusedUnlessAskedToIgnoreIt) {
+    auto r = slate({"resolve", "--suite", "fixture-stale", "hello"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("InRelease of fixture-stale from " + mirror() + " expired on Tue, 21 Nov 2023 22:13:20 UTC"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("--ignore-valid-until"), std::string::npos) << r.err;
+    auto ignored = slate({"resolve", "--suite", "fixture-stale", "hello"}, {"--ignore-valid-until"});
+    EXPECT_EQ(ignored.exit_code, 0) << ignored.err;
+    // apt's own switch is honoured too.
+    util::write_file_atomic(m_apt_root.path() / "etc/apt/apt.conf.d/99valid", "Acquire::Check-Valid-Until \"false\";\n");
+    EXPECT_EQ(slate({"resolve", "--suite", "fixture-stale", "hello"}).exit_code, 0);
+}
+
 TEST_F(ResolveCommand, WrongKeyringIsRefusedAndNothingIsCached) {
     auto r = slate({"resolve", "--suite", "fixture", "hello"},
                    {"--keyring", (m_archive / "wrong-keyring.gpg").string()});
