@@ -7,7 +7,7 @@ namespace slate::cli {
 
 namespace {
 
-util::HttpOptions http_options(const Settings& settings) {
+util::HttpOptions make_http_options(const Settings& settings) {
     util::HttpOptions options;
     options.retries = settings.retries;
     return options;
@@ -17,7 +17,7 @@ util::HttpOptions http_options(const Settings& settings) {
 
 ArchiveSession::ArchiveSession(const Settings& settings, const build::ArchiveSpec* spec,
                                const ArchiveOverrides& overrides)
-    : m_log(settings.verbosity()), m_cache(settings.effective_cache_dir()), m_http(http_options(settings), m_log, m_progress) {
+    : m_log(settings.verbosity()), m_cache(settings.effective_cache_dir()), m_http(make_http_options(settings), m_log, m_progress) {
     // Precedence: flag/environment > image spec > host apt sources.
     deb::SourceSettings sources;
     sources.mirror = !settings.mirror.empty() ? settings.mirror : (spec ? spec->mirror : "");

@@ -26,6 +26,9 @@ public:
     ArchiveSession(const Settings& settings, const build::ArchiveSpec* spec, const ArchiveOverrides& overrides);
 
     TerminalLog& log() { return m_log; }
+    TerminalProgress& progress() { return m_progress; }
+    util::BlobCache& cache() { return m_cache; }
+    const util::HttpOptions& http_options() const { return m_http.options(); }
     deb::ArchiveClient& archive() { return *m_archive; }
     const std::vector<deb::SuiteSource>& suites() const { return m_suites; }
 

@@ -12,6 +12,7 @@ namespace {
 // Exit codes (documented in the README).
 constexpr int ExitError = 1;
 constexpr int ExitUsage = 2;
+constexpr int ExitCheckFailed = 3;
 constexpr int ExitInterrupted = 130;
 
 volatile std::sig_atomic_t g_interrupted = 0;
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
     cli::add_deb_command(app, ctx);
     cli::add_resolve_command(app, ctx);
     cli::add_lock_command(app, ctx);
+    cli::add_build_command(app, ctx);
+    cli::add_run_command(app, ctx);
 
     try {
         app.parse(argc, argv);
@@ -42,7 +45,8 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : ExitUsage;
     } catch (const Error& e) {
         fmt::print(stderr, "error: {}\n", e.describe());
-        return e.code() == ErrorCode::Usage ? ExitUsage : ExitError;
+        if (e.code() == ErrorCode::Usage) return ExitUsage;
+        return e.code() == ErrorCode::CheckFailed ? ExitCheckFailed : ExitError;
     } catch (const std::exception& e) {
         fmt::print(stderr, "error: internal: {}\n", e.what());
         return ExitError;

@@ -10,14 +10,17 @@ cd "$(dirname "$0")/.."
 BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libcurl4-openssl-dev libssl-dev libarchive-dev liblzma-dev libzstd-dev zlib1g-dev
-  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libdeflate-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # What slate runs or reads at run time.
-RUNTIME_PACKAGES=(gpgv debian-archive-keyring ca-certificates)
+RUNTIME_PACKAGES=(gpgv debian-archive-keyring ca-certificates bubblewrap)
 # What the tests and benchmarks use: dpkg-deb/apt-ftparchive/gpg build the
-# fixture archive; dpkg and apt are the oracles; hyperfine times commands.
-TEST_PACKAGES=(dpkg-dev apt-utils gnupg xz-utils hyperfine time)
+# fixture archive; dpkg, apt, skopeo, umoci, GNU tar and python3-jsonschema are
+# independent implementations to check against; busybox-static is a program
+# to run in sandboxes; hyperfine and mmdebstrap are for the benchmarks.
+TEST_PACKAGES=(dpkg-dev apt-utils gnupg xz-utils zstd skopeo umoci python3-jsonschema busybox-static
+  hyperfine time mmdebstrap)
 
 ALL=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
 

@@ -13,6 +13,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::Integrity: return "integrity";
     case ErrorCode::Signature: return "signature";
     case ErrorCode::Io: return "io";
+    case ErrorCode::CheckFailed: return "check-failed";
     case ErrorCode::Internal: return "internal";
     }
     return "unknown";

@@ -16,5 +16,7 @@ struct Context {
 void add_deb_command(CLI::App& app, Context& ctx);
 void add_resolve_command(CLI::App& app, Context& ctx);
 void add_lock_command(CLI::App& app, Context& ctx);
+void add_build_command(CLI::App& app, Context& ctx);
+void add_run_command(CLI::App& app, Context& ctx);
 
 }  // namespace slate::cli

@@ -18,6 +18,7 @@ enum class ErrorCode {
     Integrity,      // a hash or size does not match what was promised
     Signature,      // an OpenPGP signature is missing or bad
     Io,             // the local filesystem failed
+    CheckFailed,    // a check the user asked for failed (image tests, lock --check); exit code 3
     Internal,       // a bug in slate
 };
 

@@ -682,27 +682,70 @@ LayeringSpec parse_layering(const Field& field) {
     return layering;
 }
 
+void check_regex(const Field& field, const std::string& text) {
+    try {
+        std::regex check(text, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+        field.fail(fmt::format("'{}' is not a valid regular expression: {}", text, e.what()));
+    }
+}
+
+void parse_test_files(const Field& field, TestSpec& test) {
+    for (const Field& item : field.items("a list of file checks")) {
+        MapFields map(item, {"path", "contains"});
+        FileCheck check;
+        Field path = map.require("path");
+        check.path = path.non_empty_string();
+        if (check.path.front() != '/') path.fail(fmt::format("'{}' must be an absolute path", check.path));
+        if (auto f = map.get("contains")) check.contains = f->string();
+        test.files.push_back(std::move(check));
+    }
+}
+
+void parse_test_services(const Field& field, TestSpec& test, UniqueValues& names) {
+    for (const Field& item : field.items("a list of service checks")) {
+        MapFields map(item, {"name", "command", "url", "expect-status", "expect-body", "timeout"});
+        ServiceCheck check;
+        Field name = map.require("name");
+        check.name = name.non_empty_string();
+        names.add(name, check.name);
+        if (auto f = map.get("command")) check.command = f->command();
+        Field url = map.require("url");
+        check.url = url.non_empty_string();
+        if (!check.url.starts_with("http://127.0.0.1:") && !check.url.starts_with("http://localhost:"))
+            url.fail(fmt::format("'{}' must be an http://127.0.0.1:PORT/ or http://localhost:PORT/ URL", check.url),
+                     "services are probed on the loopback interface only");
+        if (auto f = map.get("expect-status")) check.expect_status = static_cast<int>(f->integer(100, 599));
+        if (auto f = map.get("expect-body")) {
+            check.expect_body = f->string();
+            check_regex(*f, check.expect_body);
+        }
+        if (auto f = map.get("timeout")) check.timeout_seconds = static_cast<int>(f->integer(1, 600));
+        test.services.push_back(std::move(check));
+    }
+}
+
 TestSpec parse_test(const Field& field) {
-    MapFields map(field, {"commands"});
+    MapFields map(field, {"commands", "files", "services"});
     TestSpec test;
+    UniqueValues names("test name");
+    if (auto f = map.get("files")) parse_test_files(*f, test);
+    if (auto f = map.get("services")) parse_test_services(*f, test, names);
     auto commands = map.get("commands");
     if (!commands) return test;
-    UniqueValues names("test name");
     for (const Field& item : commands->items("a list of test commands")) {
         MapFields command_map(item, {"name", "command", "expect-exit", "expect-output"});
         TestCommand command;
         Field name = command_map.require("name");
         command.name = name.non_empty_string();
         names.add(name, command.name);
-        command.command = command_map.require("command").non_empty_string();
+        Field command_field = command_map.require("command");
+        command.command = command_field.non_empty_string();
+        command.argv = command_field.command();
         if (auto f = command_map.get("expect-exit")) command.expect_exit = static_cast<int>(f->integer(0, 255));
         if (auto f = command_map.get("expect-output")) {
             command.expect_output = f->string();
-            try {
-                std::regex check(command.expect_output, std::regex::ECMAScript);
-            } catch (const std::regex_error& e) {
-                f->fail(fmt::format("'{}' is not a valid regular expression: {}", command.expect_output, e.what()));
-            }
+            check_regex(*f, command.expect_output);
         }
         test.commands.push_back(std::move(command));
     }

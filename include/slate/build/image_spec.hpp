@@ -93,13 +93,35 @@ struct LayeringSpec {
 
 struct TestCommand {
     std::string name;
-    std::string command;
+    std::string command;          // as written
+    std::vector<std::string> argv;  // split into arguments (no shell), as entrypoint strings are
     int expect_exit = 0;          // 0..255
     std::string expect_output;    // ECMAScript regex searched in the output; empty: not checked
 };
 
+// A file the built image must contain (checked without running anything, so
+// images with no executables can be tested too).
+struct FileCheck {
+    std::string path;      // absolute; symlinks are followed inside the image
+    std::string contains;  // a substring the file must contain; empty: only existence
+};
+
+// A long-running program (a server) started in the image, probed over HTTP
+// on the loopback interface, then stopped.
+struct ServiceCheck {
+    std::string name;
+    std::vector<std::string> command;  // argv; empty: the image's entrypoint and cmd
+    std::string url;                   // http://127.0.0.1:PORT/... or http://localhost:PORT/...
+    int expect_status = 200;
+    std::string expect_body;           // ECMAScript regex searched in the body; empty: not checked
+    int timeout_seconds = 20;          // how long the service may take to answer
+};
+
 struct TestSpec {
     std::vector<TestCommand> commands;
+    std::vector<FileCheck> files;
+    std::vector<ServiceCheck> services;
+    bool empty() const { return commands.empty() && files.empty() && services.empty(); }
 };
 
 struct ImageSpec {

@@ -1,0 +1,134 @@
+// slate build SPEC.yaml -o OUT [--arch A,...] [--lock FILE] [--format oci|docker-archive]
+//             [--source-date-epoch N] [--compression gzip|zstd] [--json]
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "archive_session.hpp"
+#include "commands/commands.hpp"
+#include "slate/build/image_build.hpp"
+#include "slate/build/image_test.hpp"
+#include "slate/build/lock.hpp"
+#include "slate/error.hpp"
+#include "slate/util/fs.hpp"
+
+namespace slate::cli {
+
+namespace {
+
+struct BuildArgs {
+    std::string spec;
+    std::string output;
+    std::vector<std::string> archs;
+    std::string lock;
+    std::string format = "oci";
+    std::optional<std::int64_t> source_date_epoch;
+    std::string compression = "gzip";
+    unsigned jobs = 8;
+    bool json = false;
+    bool test = false;
+};
+
+void print_result(const build::BuildResult& result, const std::string& output, bool json) {
+    if (json) {
+        nlohmann::ordered_json doc;
+        doc["digest"] = result.digest;
+        doc["images"] = nlohmann::ordered_json::array();
+        for (const auto& image : result.images) {
+            nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+            for (const auto& l : image.layers)
+                layers.push_back({{"digest", l.digest}, {"diff_id", l.diff_id}, {"size", l.size}});
+            doc["images"].push_back({{"arch", image.arch},
+                                     {"manifest_digest", image.manifest_digest},
+                                     {"config_digest", image.config_digest},
+                                     {"compressed_size", image.compressed_size},
+                                     {"uncompressed_size", image.uncompressed_size},
+                                     {"packages", image.packages},
+                                     {"layers", layers}});
+        }
+        fmt::print("{}\n", doc.dump(2));
+        return;
+    }
+    for (const auto& image : result.images)
+        fmt::print("{}: {} packages, {} layer{}, {:.1f} MiB compressed ({:.1f} MiB uncompressed), {}\n", image.arch,
+                   image.packages, image.layers.size(), image.layers.size() == 1 ? "" : "s",
+                   static_cast<double>(image.compressed_size) / (1024.0 * 1024.0),
+                   static_cast<double>(image.uncompressed_size) / (1024.0 * 1024.0), image.manifest_digest);
+    fmt::print("{} -> {}\n", result.digest, output);
+}
+
+void run_build(Context& ctx, const BuildArgs& args) {
+    auto spec = build::load_image_spec(args.spec);
+    build::BuildOptions options;
+    options.output = args.output;
+    options.archs = args.archs;
+    options.source_date_epoch = args.source_date_epoch;
+    if (args.format == "oci") options.format = build::OutputFormat::Oci;
+    else if (args.format == "docker-archive") options.format = build::OutputFormat::DockerArchive;
+    else throw Error(ErrorCode::Usage, fmt::format("unknown --format \"{}\"", args.format), "use oci or docker-archive");
+    auto compression = oci::parse_compression(args.compression);
+    if (!compression || *compression == oci::Compression::None)
+        throw Error(ErrorCode::Usage, fmt::format("unknown --compression \"{}\"", args.compression), "use gzip or zstd");
+    options.compression = *compression;
+
+    ArchiveSession session(ctx.settings, &spec.archive, {});
+    options.fetch.http = session.http_options();
+    options.fetch.workers = args.jobs;
+    options.fetch.offline = ctx.settings.offline;
+
+    build::Lock lock;
+    if (!args.lock.empty()) {
+        lock = build::lock_from_json(util::read_file(args.lock), args.lock);
+        if (lock.spec_digest != spec.digest)
+            throw Error(ErrorCode::Config,
+                        fmt::format("{} was made from another version of {} ({}, the spec is now {})", args.lock,
+                                    args.spec, lock.spec_digest, spec.digest),
+                        fmt::format("run slate lock {} first", args.spec));
+    } else {
+        lock = build::resolve_lock(spec, session.suites(), session.archive(), session.log());
+    }
+    if (args.test) {
+        // Tests run on the finished layout before it is moved into place: a
+        // failing test leaves no output.
+        options.before_commit = [&](const std::filesystem::path& layout_dir) {
+            const std::string host = build::default_architecture();
+            auto archs = options.archs.empty() ? spec.archs : options.archs;
+            if (std::find(archs.begin(), archs.end(), host) == archs.end()) {
+                session.log().warning(fmt::format("--test: the image has no {} variant to run here", host));
+                return;
+            }
+            auto report = build::run_image_tests(spec, layout_dir, host, session.log());
+            if (!report.passed())
+                throw Error(ErrorCode::CheckFailed,
+                            fmt::format("{} of {} tests of image {} failed", report.failures(), report.outcomes.size(),
+                                        spec.name),
+                            "the image was not written; see the failures above");
+        };
+    }
+    auto result = build::build_image(spec, lock, session.cache(), options, session.log(), session.progress());
+    print_result(result, args.output, args.json);
+}
+
+}  // namespace
+
+void add_build_command(CLI::App& app, Context& ctx) {
+    auto args = std::make_shared<BuildArgs>();
+    auto* cmd = app.add_subcommand("build", "Build an OCI image from an image spec (or its lock)");
+    cmd->add_option("spec", args->spec, "Image spec (.yaml)")->required()->check(CLI::ExistingFile);
+    cmd->add_option("-o,--output", args->output, "Output: an OCI layout directory, or a file for docker-archive")
+        ->required();
+    cmd->add_option("--arch", args->archs, "Architectures to build (default: the spec's)")
+        ->delimiter(',')
+        ->allow_extra_args(false);
+    cmd->add_option("--lock", args->lock, "Build exactly this lock file's packages")->check(CLI::ExistingFile);
+    cmd->add_option("--format", args->format, "oci (default) or docker-archive");
+    cmd->add_option("--source-date-epoch", args->source_date_epoch,
+                    "Timestamp for every file and date in the image (default: from the lock)")
+        ->envname("SOURCE_DATE_EPOCH");
+    cmd->add_option("--compression", args->compression, "Layer compression: gzip (default) or zstd");
+    cmd->add_option("--jobs", args->jobs, "Parallel downloads")->check(CLI::Range(1u, 64u));
+    cmd->add_flag("--json", args->json, "Print {digest, images: [...]} as JSON");
+    cmd->add_flag("--test", args->test, "Run the spec's tests on the host's architecture before writing the image");
+    cmd->callback([&ctx, args] { run_build(ctx, *args); });
+}
+
+}  // namespace slate::cli
