@@ -8,7 +8,9 @@
 # three ways and mmdebstrap once), SLATE_BENCH_COLD_ROUNDS (default 3),
 # SLATE_BENCH_ARCH (default amd64), SLATE_BENCH_SPEC (default
 # images/python.yaml, or images/python3.yaml in older trees),
-# SLATE_BENCH_CACHE (slate's cache, default BUILD_DIR/bench-cache).
+# SLATE_BENCH_CACHE (slate's cache, default BUILD_DIR/bench-cache),
+# SLATE_BENCH_NICE (e.g. -19: run the timed commands under nice -n N, which
+# approximates an idle machine on a shared one; needs root).
 #
 # The fair setup (see bench/README.md, "slate build"):
 # - Both tools start with every .deb and every package index on local disk
@@ -37,6 +39,7 @@ work=$build/bench-build
 rounds=${SLATE_BENCH_ROUNDS:-5}
 cold_rounds=${SLATE_BENCH_COLD_ROUNDS:-3}
 arch=${SLATE_BENCH_ARCH:-amd64}
+prio=${SLATE_BENCH_NICE:+nice -n $SLATE_BENCH_NICE}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 die() { echo "error: $*" >&2; exit 1; }
@@ -73,7 +76,7 @@ rm -rf "$work/tmp"/* "$work/out-slate" "$work/out-mm.tar.gz" "$work/cold"
 log=$work/log
 : > "$log"
 
-echo "== $(basename "$spec") for $arch; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $(basename "$spec") for $arch; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)${prio:+; timed commands under $prio}"
 
 # 1. The package set, and a lock of it (for the build-from-lock variant). The
 # spec is copied so that the lock is written here, not into images/.
@@ -162,16 +165,16 @@ echo "mmdebstrap extracts the same $count .debs"
 # 5. The timed commands, as scripts (hyperfine -N runs them without a shell
 # of its own; `exec` keeps the script's shell out of the way).
 cat > "$work/slate-offline.sh" <<EOF
-exec "$slate" --cache-dir "$cache" --offline build "$spec" --arch $arch -o "$work/out-slate"
+exec $prio "$slate" --cache-dir "$cache" --offline build "$spec" --arch $arch -o "$work/out-slate"
 EOF
 cat > "$work/slate-online.sh" <<EOF
-exec "$slate" --cache-dir "$cache" build "$spec" --arch $arch -o "$work/out-slate"
+exec $prio "$slate" --cache-dir "$cache" build "$spec" --arch $arch -o "$work/out-slate"
 EOF
 cat > "$work/slate-lock.sh" <<EOF
-exec "$slate" --cache-dir "$cache" --offline build "$work/spec/image.yaml" --lock "$lock" --arch $arch -o "$work/out-slate"
+exec $prio "$slate" --cache-dir "$cache" --offline build "$work/spec/image.yaml" --lock "$lock" --arch $arch -o "$work/out-slate"
 EOF
 cat > "$work/mmdebstrap.sh" <<EOF
-TMPDIR="$work/tmp" exec mmdebstrap --quiet --variant=extract --architectures=$arch --include="$include" \\
+TMPDIR="$work/tmp" exec $prio mmdebstrap --quiet --variant=extract --architectures=$arch --include="$include" \\
     --skip=update --setup-hook="$work/hook-setup.sh" $suite "$work/out-mm.tar.gz" $sources
 EOF
 # Cold: a copy of the warm cache without the .debs (indices stay), or no cache at all.
@@ -182,11 +185,11 @@ EOF
 echo "rm -rf \"$work/cold\"" > "$work/empty-prepare.sh"
 for jobs in 8 1; do
     cat > "$work/cold-debs-j$jobs.sh" <<EOF
-exec "$slate" --cache-dir "$work/cold" build "$work/spec/image.yaml" --lock "$lock" --arch $arch -o "$work/out-slate" --jobs $jobs
+exec $prio "$slate" --cache-dir "$work/cold" build "$work/spec/image.yaml" --lock "$lock" --arch $arch -o "$work/out-slate" --jobs $jobs
 EOF
 done
 cat > "$work/cold-empty.sh" <<EOF
-exec "$slate" --cache-dir "$work/cold" build "$spec" --arch $arch -o "$work/out-slate"
+exec $prio "$slate" --cache-dir "$work/cold" build "$spec" --arch $arch -o "$work/out-slate"
 EOF
 
 # Measuring. The machine is shared and its load drifts during a run, so the
@@ -282,14 +285,49 @@ echo "== profile of the warm build from the lock (where the CPU time goes)"
 # cpu-clock: the software event works in VMs without hardware counters;
 # DWARF call graphs because neither slate (-O2) nor Debian's libraries keep
 # frame pointers.
-if command -v perf >/dev/null && perf record -q -e cpu-clock -F 499 --call-graph dwarf,16384 -o "$work/perf.data" \
+freq=499
+if command -v perf >/dev/null && perf record -q -e cpu-clock -F "$freq" --call-graph dwarf,16384 -o "$work/perf.data" \
         sh "$work/slate-lock.sh" >/dev/null 2>"$work/perf.log"; then
     echo "-- self time by library (Debian's libraries have no symbols without their -dbgsym packages)"
     perf report -i "$work/perf.data" --no-children --sort dso -g none --stdio 2>/dev/null | grep '%' | head -n 8
-    echo "-- slate's functions, time including callees (threads: read_debs runs on every core)"
-    perf report -i "$work/perf.data" --children --sort symbol -g none --stdio 2>/dev/null |
-        grep '\] slate::' | grep -v 'slate::cli::' | head -n 14 |
-        sed -e 's/(anonymous namespace):://g' -e 's/  */ /g' -e 's/ - - *$//' | cut -c1-100
+    # Each sample is put in the first phase (below) whose function is on its
+    # call stack; CPU is samples / frequency, the span is the first and last
+    # sample's time after the process started.
+    echo "-- phases: CPU time and when they ran (wall clock from the start)"
+    perf script -i "$work/perf.data" -F tid,time,ip,sym 2>/dev/null | awk -v freq="$freq" '
+        function phase(st) {
+            if (st ~ /slate::deb::read_deb/) return "unpack .debs (xz, one thread per core)"
+            if (st ~ /LayerCompressor::finish|deflate_whole/) return "compress layers (gzip)"
+            if (st ~ /TarWriter|tar_entries/) return "write layer tars (+ SHA-256)"
+            if (st ~ /write_system_files|write_ca_certificates/) return "system files (accounts, CA bundle, dpkg db)"
+            if (st ~ /RootFs::|plan_layers|apply_paths_exclude/) return "assemble the root fs, plan layers"
+            if (st ~ /fetch_all/) return "check the cached .debs"
+            if (st ~ /PackageIndex|load_packages|LoadedIndex/) return "load package indices"
+            if (st ~ /resolve_lock|resolve_arch|Resolver/) return "resolve"
+            if (st ~ /write_image|write_index|LayoutWriter|BlobWriter|move_into_place/) return "OCI layout (config, manifest, index)"
+            if (st ~ /image_spec|lock_from_json/) return "read spec and lock"
+            if (st ~ /_dl_start|dl_main|_dl_relocate|_dl_map/) return "process start (dynamic loading)"
+            return "other (exit, kernel, unattributed)"
+        }
+        function flush() {
+            if (stack == "") return
+            p = phase(stack); n[p]++; total++
+            if (!(p in first)) { first[p] = t; order[++np] = p }
+            last[p] = t; stack = ""
+        }
+        /^ *[0-9]+ +[0-9.]+: *$/ { flush(); t = $2; sub(/:/, "", t); t += 0; if (t0 == "" || t < t0) t0 = t; stack = " "; next }
+        /^$/ { flush(); next }
+        { stack = stack $0 }
+        END {
+            flush()
+            for (i = 1; i <= np; i++) {
+                p = order[i]
+                printf "%-46s %6.0f ms CPU %5.1f%%   %6.3f .. %6.3f s\n", p, n[p] * 1000 / freq, 100 * n[p] / total, first[p] - t0, last[p] - t0
+            }
+        }'
+    echo "-- for comparison, mmdebstrap's CPU time by program"
+    perf record -q -e cpu-clock -F "$freq" -o "$work/perf-mm.data" sh "$work/mmdebstrap.sh" >/dev/null 2>>"$work/perf.log" &&
+        perf report -i "$work/perf-mm.data" --sort comm --stdio 2>/dev/null | grep '%' | head -n 6
 else
     echo "perf is not usable here (apt-get install linux-perf; it needs perf_event_paranoid <= 2); skipped"
 fi

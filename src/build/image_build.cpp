@@ -164,15 +164,6 @@ std::vector<LayerFilter> plan_layers(const ImageSpec& spec, const RootFs& root,
     return filters;
 }
 
-oci::LayerCompression layer_compression(oci::Compression c) {
-    switch (c) {
-    case oci::Compression::Gzip: return oci::LayerCompression::Gzip;
-    case oci::Compression::Zstd: return oci::LayerCompression::Zstd;
-    case oci::Compression::None: return oci::LayerCompression::None;
-    }
-    return oci::LayerCompression::Gzip;
-}
-
 oci::RuntimeConfig runtime_config(const ImageSpec& spec, const SystemFiles& system) {
     oci::RuntimeConfig config;
     config.user = system.run_as.user;
@@ -245,7 +236,7 @@ ArchBuild build_arch(const ImageSpec& generic_spec, const Lock& lock, const std:
     out.image.arch = arch;
     out.image.packages = locked.packages.size();
     std::vector<oci::Layer> layers;
-    const auto compression = layer_compression(options.compression);
+    const auto compression = options.compression;
     for (const auto& filter : plan_layers(spec, root, locked.packages)) {
         auto blob = layout.begin_blob();
         oci::LayerCompressor compressor(options.compression, [&](std::string_view bytes) { blob.write(bytes); });

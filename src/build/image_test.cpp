@@ -122,6 +122,7 @@ TestOutcome check_service(const UnpackedImage& image, const ServiceCheck& check,
     SandboxSpec spec = image.sandbox_spec(check.command);
     if (!check.command.empty()) spec.argv = check.command;
     spec.network = true;
+    spec.stdout_to_stderr = true;  // a server's logs must not mix with slate's own output
     spec.timeout = std::chrono::seconds(check.timeout_seconds + 10);
     std::atomic<int> pid{0};
     std::atomic<bool> exited{false};

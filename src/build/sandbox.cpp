@@ -306,8 +306,13 @@ int run_in_sandbox_streaming(const SandboxSpec& spec, const std::function<void(i
     argv.push_back(nullptr);
 
     SpawnAttributes attributes;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (spec.stdout_to_stderr) posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
     pid_t pid = -1;
-    if (int rc = ::posix_spawn(&pid, argv[0], nullptr, attributes.get(), argv.data(), environ); rc != 0)
+    int rc = ::posix_spawn(&pid, argv[0], &actions, attributes.get(), argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0)
         throw Error(ErrorCode::NotFound, fmt::format("cannot run {}: {}", cmd[0], std::strerror(rc)), BwrapHint);
     if (on_started) on_started(pid);
 

@@ -231,11 +231,11 @@ bool is_sha256_digest(std::string_view digest) {
     return digest.starts_with("sha256:") && util::is_sha256_hex(digest.substr(7));
 }
 
-std::string_view layer_media_type(LayerCompression compression) {
+std::string_view layer_media_type(Compression compression) {
     switch (compression) {
-    case LayerCompression::None: return media_type::LayerTar;
-    case LayerCompression::Gzip: return media_type::LayerGzip;
-    case LayerCompression::Zstd: return media_type::LayerZstd;
+    case Compression::None: return media_type::LayerTar;
+    case Compression::Gzip: return media_type::LayerGzip;
+    case Compression::Zstd: return media_type::LayerZstd;
     }
     return media_type::LayerTar;
 }

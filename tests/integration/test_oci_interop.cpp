@@ -64,12 +64,12 @@ void make_rootfs(const fs::path& root, const std::string& arch) {
 
 // The layer as GNU tar writes it (sorted, numeric root owners, one mtime),
 // compressed by the gzip or zstd command, streamed into the layout.
-Layer make_layer(const LayoutWriter& writer, const fs::path& root, const fs::path& scratch, LayerCompression compression) {
+Layer make_layer(const LayoutWriter& writer, const fs::path& root, const fs::path& scratch, Compression compression) {
     fs::path tar = scratch / "layer.tar";
     must({"tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@" + std::to_string(Epoch),
           "--format=gnu", "-C", root.string(), "-cf", tar.string(), "."});
     fs::path blob = scratch / "layer.blob";
-    if (compression == LayerCompression::Gzip) must({"sh", "-c", "gzip -n -9 -c \"$0\" > \"$1\"", tar.string(), blob.string()});
+    if (compression == Compression::Gzip) must({"sh", "-c", "gzip -n -9 -c \"$0\" > \"$1\"", tar.string(), blob.string()});
     else must({"zstd", "-q", "-19", "-f", tar.string(), "-o", blob.string()});
 
     BlobWriter stream = writer.begin_blob();
@@ -100,7 +100,7 @@ struct BuiltImage {
 };
 
 BuiltImage build_image(const fs::path& layout_dir, const fs::path& scratch,
-                       const std::vector<std::pair<std::string, LayerCompression>>& archs) {
+                       const std::vector<std::pair<std::string, Compression>>& archs) {
     LayoutWriter writer(layout_dir);
     BuiltImage built;
     for (const auto& [arch, compression] : archs) {
@@ -150,7 +150,7 @@ protected:
 
 TEST_F(OciInterop, SkopeoReadsASinglePlatformLayout) {
     fs::path image = m_dir.path() / "image";
-    BuiltImage built = build_image(image, m_dir.path(), {{"amd64", LayerCompression::Gzip}});
+    BuiltImage built = build_image(image, m_dir.path(), {{"amd64", Compression::Gzip}});
     std::string ref = "oci:" + image.string() + ":latest";
 
     Json inspect = Json::parse(must({"skopeo", "inspect", ref}));
@@ -171,7 +171,7 @@ TEST_F(OciInterop, SkopeoReadsASinglePlatformLayout) {
 
 TEST_F(OciInterop, UmociUnpacksTheImage) {
     fs::path image = m_dir.path() / "image";
-    build_image(image, m_dir.path(), {{"amd64", LayerCompression::Gzip}});
+    build_image(image, m_dir.path(), {{"amd64", Compression::Gzip}});
     fs::path bundle = m_dir.path() / "bundle";
     expect_rootfs(umoci_unpack(image.string() + ":latest", bundle), "amd64");
 
@@ -192,7 +192,7 @@ TEST_F(OciInterop, ZstdLayersDecompressToTheirDiffIds) {
     // recompresses the layer with gzip, and umoci then checks the unpacked
     // tar against the diff_id slate wrote.
     fs::path image = m_dir.path() / "image";
-    BuiltImage built = build_image(image, m_dir.path(), {{"amd64", LayerCompression::Zstd}});
+    BuiltImage built = build_image(image, m_dir.path(), {{"amd64", Compression::Zstd}});
     Json manifest = Json::parse(must({"skopeo", "inspect", "--raw", "oci:" + image.string() + ":latest"}));
     EXPECT_EQ(manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd");
     fs::path gzipped = m_dir.path() / "gzipped";
@@ -212,7 +212,7 @@ TEST_F(OciInterop, UmociRefusesAWrongDiffId) {
     fs::path root = m_dir.path() / "rootfs";
     make_rootfs(root, "amd64");
     LayoutWriter writer(image);
-    Layer layer = make_layer(writer, root, m_dir.path(), LayerCompression::Gzip);
+    Layer layer = make_layer(writer, root, m_dir.path(), Compression::Gzip);
     layer.diff_id = "sha256:" + util::sha256_hex("not the layer");
     ImageConfig config = make_image_config(platform_for_debian_arch("amd64"), Epoch, runtime(), {layer});
     writer.write_index_json(writer.write_image(config, {layer}, {}), "latest");
@@ -224,7 +224,7 @@ TEST_F(OciInterop, UmociRefusesAWrongDiffId) {
 
 TEST_F(OciInterop, SkopeoCopiesTheLayoutToADockerArchive) {
     fs::path image = m_dir.path() / "image";
-    BuiltImage built = build_image(image, m_dir.path(), {{"amd64", LayerCompression::Gzip}});
+    BuiltImage built = build_image(image, m_dir.path(), {{"amd64", Compression::Gzip}});
     fs::path tarball = m_dir.path() / "copied.tar";
     must({"skopeo", "copy", "oci:" + image.string() + ":latest", "docker-archive:" + tarball.string() + ":slate/interop:1.0"});
     Json inspect = Json::parse(must({"skopeo", "inspect", "docker-archive:" + tarball.string()}));
@@ -236,7 +236,7 @@ TEST_F(OciInterop, SkopeoCopiesTheLayoutToADockerArchive) {
 
 TEST_F(OciInterop, SkopeoReadsSlatesDockerArchive) {
     fs::path image = m_dir.path() / "image";
-    BuiltImage built = build_image(image, m_dir.path(), {{"amd64", LayerCompression::Gzip}});
+    BuiltImage built = build_image(image, m_dir.path(), {{"amd64", Compression::Gzip}});
     fs::path tarball = m_dir.path() / "out" / "image.tar";
     write_docker_archive(image, platform_for_debian_arch("amd64"), tarball, "slate/interop:1.0");
 
@@ -280,7 +280,7 @@ TEST_F(OciInterop, SkopeoReadsSlatesDockerArchive) {
 TEST_F(OciInterop, MultiPlatformIndex) {
     fs::path image = m_dir.path() / "image";
     BuiltImage built =
-        build_image(image, m_dir.path(), {{"amd64", LayerCompression::Gzip}, {"arm64", LayerCompression::Zstd}});
+        build_image(image, m_dir.path(), {{"amd64", Compression::Gzip}, {"arm64", Compression::Zstd}});
     std::string ref = "oci:" + image.string() + ":latest";
 
     // The index, as skopeo sees it.

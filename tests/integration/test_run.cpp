@@ -232,9 +232,9 @@ std::string foreign_arch() { return build::default_architecture() == "arm64" ? "
 oci::Layer store_layer(const oci::LayoutWriter& writer, const std::vector<TarItem>& items, DebCompression compression) {
     std::string plain = make_tar(items, DebCompression::None, TarFormat::Pax);
     std::string blob = compression == DebCompression::None ? plain : make_tar(items, compression, TarFormat::Pax);
-    auto kind = compression == DebCompression::Zstd   ? oci::LayerCompression::Zstd
-                : compression == DebCompression::Gzip ? oci::LayerCompression::Gzip
-                                                      : oci::LayerCompression::None;
+    auto kind = compression == DebCompression::Zstd   ? oci::Compression::Zstd
+                : compression == DebCompression::Gzip ? oci::Compression::Gzip
+                                                      : oci::Compression::None;
     auto stored = writer.write_blob(oci::layer_media_type(kind), blob);
     return oci::Layer{stored.digest, stored.size, "sha256:" + util::sha256_hex(plain), plain.size(), kind, ""};
 }

@@ -48,6 +48,7 @@ struct SandboxSpec {
     bool writable = false;                                    // bind the root read-write (changes reach `root`)
     std::chrono::seconds timeout{60};                         // 0: none; on expiry the sandbox is killed
     std::string stdin_data{};                                 // run_in_sandbox only: the command's stdin
+    bool stdout_to_stderr = false;                            // streaming only: keep the caller's stdout clean
 };
 
 // The numeric identity a SandboxSpec::user means in an image.

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "slate/oci/compress.hpp"
+
 namespace slate::oci {
 
 namespace media_type {
@@ -81,8 +83,7 @@ Descriptor describe(std::string_view media_type, std::string_view bytes);
 // slate writes or reads.
 bool is_sha256_digest(std::string_view digest);
 
-enum class LayerCompression { None, Gzip, Zstd };
-std::string_view layer_media_type(LayerCompression compression);
+std::string_view layer_media_type(Compression compression);
 
 // A layer blob as the layer compressor reports it: the compressed blob's
 // digest and size (what the manifest lists) and the uncompressed tar's digest
@@ -92,7 +93,7 @@ struct Layer {
     std::uint64_t size = 0;             // bytes of the compressed blob
     std::string diff_id;                // "sha256:..." of the uncompressed tar
     std::uint64_t uncompressed_size = 0;
-    LayerCompression compression = LayerCompression::Gzip;
+    Compression compression = Compression::Gzip;
     std::string comment;                // the history entry's comment (what the layer holds); optional
 };
 

@@ -30,7 +30,7 @@ const std::string HexD(64, 'd');
 constexpr std::int64_t Epoch = 1700000000;  // 2023-11-14T22:13:20Z
 
 Layer gzip_layer() {
-    return Layer{"sha256:" + HexA, 1234, "sha256:" + HexB, 5678, LayerCompression::Gzip, "python3 and 12 more"};
+    return Layer{"sha256:" + HexA, 1234, "sha256:" + HexB, 5678, Compression::Gzip, "python3 and 12 more"};
 }
 
 RuntimeConfig python_runtime() {
@@ -129,7 +129,7 @@ TEST_F(OciSchema, ConfigManifestAndIndexValidate) {
     ImageMetadata metadata{Epoch, "python", "Python 3 on Debian", "https://example.org/slate", "0123abc", "3.11",
                            "scratch"};
     Layer zstd = gzip_layer();
-    zstd.compression = LayerCompression::Zstd;
+    zstd.compression = Compression::Zstd;
     Manifest manifest = make_manifest(describe(media_type::ImageConfig, config_json), {gzip_layer(), zstd},
                                       image_annotations(metadata));
     expect_valid("image-manifest-schema.json", to_json(manifest));
@@ -169,7 +169,7 @@ TEST_F(OciSchema, EveryDocumentOfAWrittenLayoutValidates) {
     for (const char* arch : {"amd64", "arm64"}) {
         std::string layer_bytes = std::string("not really a gzip stream for ") + arch;
         Layer layer{"sha256:" + util::sha256_hex(layer_bytes), layer_bytes.size(), "sha256:" + HexB, 10,
-                    LayerCompression::Gzip, ""};
+                    Compression::Gzip, ""};
         writer.write_blob(media_type::LayerGzip, layer_bytes);
         ImageConfig config = make_image_config(platform_for_debian_arch(arch), Epoch, python_runtime(), {layer});
         manifests.push_back(writer.write_image(config, {layer}, image_annotations(titled("python"))));
@@ -223,7 +223,7 @@ TEST(ImageConfigJson, OneHistoryEntryPerLayerAtTheEpoch) {
 
 TEST(ManifestJson, GoldenBytes) {
     Layer zstd = gzip_layer();
-    zstd.compression = LayerCompression::Zstd;
+    zstd.compression = Compression::Zstd;
     zstd.digest = "sha256:" + HexC;
     Manifest manifest = make_manifest(Descriptor{std::string(media_type::ImageConfig), "sha256:" + HexD, 321, {}, {}},
                                       {gzip_layer(), zstd},

@@ -28,7 +28,7 @@ constexpr std::int64_t Epoch = 1700000000;
 // through a BlobWriter, checked against the digest the compressor reported.
 // The diff_id is that of some uncompressed bytes: the layout never looks
 // inside layers.
-Layer store_layer(const LayoutWriter& writer, const std::string& bytes, LayerCompression compression) {
+Layer store_layer(const LayoutWriter& writer, const std::string& bytes, Compression compression) {
     BlobWriter blob = writer.begin_blob();
     for (std::size_t i = 0; i < bytes.size(); i += 7) blob.write(std::string_view(bytes).substr(i, 7));
     std::string digest = "sha256:" + util::sha256_hex(bytes);
@@ -53,8 +53,8 @@ Descriptor write_layout(const fs::path& dir, const std::vector<std::string>& arc
     metadata.created = Epoch;
     metadata.title = "test";
     for (const auto& arch : archs) {
-        Layer base = store_layer(writer, "base layer for " + arch, LayerCompression::Gzip);
-        Layer app = store_layer(writer, "app layer for " + arch, LayerCompression::Zstd);
+        Layer base = store_layer(writer, "base layer for " + arch, Compression::Gzip);
+        Layer app = store_layer(writer, "app layer for " + arch, Compression::Zstd);
         ImageConfig config = make_image_config(platform_for_debian_arch(arch), Epoch, runtime(), {base, app});
         manifests.push_back(writer.write_image(config, {base, app}, image_annotations(metadata)));
     }
@@ -104,7 +104,7 @@ TEST(BlobWriter, StreamsAndHashes) {
     test::TempDir dir;
     LayoutWriter writer(dir.path());
     std::string bytes(200000, 'x');
-    Layer layer = store_layer(writer, bytes, LayerCompression::Gzip);
+    Layer layer = store_layer(writer, bytes, Compression::Gzip);
     EXPECT_EQ(layer.size, bytes.size());
     EXPECT_EQ(util::read_file(writer.blob_path(layer.digest)), bytes);
     // Only the blob itself: no temporary file left behind.
@@ -136,9 +136,9 @@ TEST(BlobWriter, AbandonedBlobLeavesNothing) {
 TEST(LayoutWriter, RefusesImagesWhoseLayersAreNotStored) {
     test::TempDir dir;
     LayoutWriter writer(dir.path());
-    Layer stored = store_layer(writer, "stored", LayerCompression::Gzip);
+    Layer stored = store_layer(writer, "stored", Compression::Gzip);
     Layer missing{"sha256:" + util::sha256_hex("missing"), 7, "sha256:" + util::sha256_hex("m"), 7,
-                  LayerCompression::Gzip, ""};
+                  Compression::Gzip, ""};
     ImageConfig config = make_image_config(platform_for_debian_arch("amd64"), Epoch, {}, {stored, missing});
     expect_error([&] { writer.write_image(config, {stored, missing}, {}); }, ErrorCode::Internal, "is not in the image layout");
     ImageConfig other = make_image_config(platform_for_debian_arch("amd64"), Epoch, {}, {stored});
