@@ -16,6 +16,7 @@
 #include "slate/error.hpp"
 #include "slate/util/fs.hpp"
 #include "slate/util/hash.hpp"
+#include "slate/util/text.hpp"
 
 namespace slate::build {
 namespace {
@@ -42,34 +43,13 @@ std::string join(const std::vector<std::string_view>& words) {
     return out;
 }
 
-// Edit distance counting insertions, deletions, substitutions and swaps of two
-// neighbours (optimal string alignment: nmae ~ name is 1), ignoring case and
-// treating '_' like '-' (run_as ~ run-as).
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    auto norm = [](char c) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return c == '_' ? '-' : c;
-    };
-    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i)
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t cost = norm(a[i - 1]) == norm(b[j - 1]) ? 0 : 1;
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-            if (i > 1 && j > 1 && norm(a[i - 1]) == norm(b[j - 2]) && norm(a[i - 2]) == norm(b[j - 1]))
-                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-        }
-    return d[a.size()][b.size()];
-}
-
 // The candidate closest to `word`, if it is close enough to be a plausible typo.
 std::optional<std::string_view> closest(std::string_view word, const std::vector<std::string_view>& candidates) {
     std::size_t limit = word.size() >= 5 ? 2 : 1;
     std::optional<std::string_view> best;
     std::size_t best_distance = limit + 1;
     for (auto c : candidates) {
-        std::size_t d = edit_distance(word, c);
+        std::size_t d = util::suggestion_distance(word, c);
         if (d < best_distance && d < word.size()) {
             best = c;
             best_distance = d;

@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <regex>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "slate/build/rootfs.hpp"
 #include "slate/build/sandbox.hpp"
 #include "slate/error.hpp"
 #include "slate/util/fs.hpp"
@@ -29,47 +29,17 @@ std::size_t TestReport::failures() const {
 }
 
 fs::path resolve_in_root(const fs::path& root, const std::string& path) {
-    std::vector<std::string> done;
-    std::deque<std::string> todo;
-    auto push_parts = [&](std::string_view p, bool front) {
-        std::vector<std::string> parts;
-        std::size_t i = 0;
-        while (i <= p.size()) {
-            auto slash = p.find('/', i);
-            if (slash == std::string_view::npos) slash = p.size();
-            if (slash > i) parts.emplace_back(p.substr(i, slash - i));
-            i = slash + 1;
-        }
-        if (front) todo.insert(todo.begin(), parts.begin(), parts.end());
-        else todo.insert(todo.end(), parts.begin(), parts.end());
-    };
-    push_parts(path, false);
-    int links = 0;
-    while (!todo.empty()) {
-        std::string part = std::move(todo.front());
-        todo.pop_front();
-        if (part == ".") continue;
-        if (part == "..") {
-            if (!done.empty()) done.pop_back();
-            continue;
-        }
-        done.push_back(part);
-        fs::path host = root;
-        for (const auto& d : done) host /= d;
+    auto resolved = resolve_image_path(path, true, [&](const std::string& p) -> std::optional<std::string> {
+        auto host = root / p;
         struct stat st {};
-        if (::lstat(host.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) continue;
-        if (++links > 40) return {};
+        if (::lstat(host.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return std::nullopt;
         std::string target(4096, '\0');
         auto n = ::readlink(host.c_str(), target.data(), target.size());
-        if (n < 0) return {};
+        if (n < 0) return std::nullopt;
         target.resize(static_cast<std::size_t>(n));
-        done.pop_back();
-        if (!target.empty() && target.front() == '/') done.clear();
-        push_parts(target, true);
-    }
-    fs::path out = root;
-    for (const auto& d : done) out /= d;
-    return out;
+        return target;
+    });
+    return resolved ? root / *resolved : fs::path();
 }
 
 namespace {

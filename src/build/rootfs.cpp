@@ -101,7 +101,7 @@ std::string RootFs::normalise(std::string_view path) {
     return join(out, out.size());
 }
 
-std::optional<std::string> RootFs::resolve_impl(std::string_view path, bool follow_final) const {
+std::optional<std::string> resolve_image_path(std::string_view path, bool follow_final, const LinkLookup& link_target) {
     std::vector<std::string> done;
     auto parts = split(path);
     std::deque<std::string> todo(parts.begin(), parts.end());
@@ -116,16 +116,23 @@ std::optional<std::string> RootFs::resolve_impl(std::string_view path, bool foll
         }
         done.push_back(std::move(part));
         if (todo.empty() && !follow_final) break;
-        auto it = m_entries.find(join(done, done.size()));
-        if (it == m_entries.end() || it->second.type != deb::EntryType::Symlink) continue;
+        auto target = link_target(join(done, done.size()));
+        if (!target) continue;
         if (++links > MaxSymlinks) return std::nullopt;
-        const std::string& target = it->second.link_target;
         done.pop_back();
-        if (!target.empty() && target.front() == '/') done.clear();
-        auto target_parts = split(target);
+        if (!target->empty() && target->front() == '/') done.clear();
+        auto target_parts = split(*target);
         todo.insert(todo.begin(), target_parts.begin(), target_parts.end());
     }
     return join(done, done.size());
+}
+
+std::optional<std::string> RootFs::resolve_impl(std::string_view path, bool follow_final) const {
+    return resolve_image_path(path, follow_final, [this](const std::string& p) -> std::optional<std::string> {
+        auto it = m_entries.find(p);
+        if (it == m_entries.end() || it->second.type != deb::EntryType::Symlink) return std::nullopt;
+        return it->second.link_target;
+    });
 }
 
 std::optional<std::string> RootFs::resolve(std::string_view path) const { return resolve_impl(path, true); }

@@ -21,6 +21,7 @@
 
 #include "slate/deb/deb822.hpp"
 #include "slate/error.hpp"
+#include "slate/util/text.hpp"
 
 namespace slate::build {
 
@@ -84,27 +85,11 @@ std::string shipped_by(const FsEntry& e) {
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-// Case-insensitive Levenshtein distance, for "did you mean" suggestions.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1)});
-            diagonal = up;
-        }
-    }
-    return row[b.size()];
-}
-
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
     const std::string* best = nullptr;
     std::size_t best_distance = std::max<std::size_t>(2, word.size() / 4) + 1;
     for (const auto& c : candidates) {
-        std::size_t d = edit_distance(word, c);
+        std::size_t d = util::suggestion_distance(word, c);
         if (d < best_distance) best_distance = d, best = &c;
     }
     return best ? fmt::format("; did you mean '{}'?", *best) : std::string();

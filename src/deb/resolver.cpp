@@ -10,6 +10,7 @@
 #include "slate/deb/relation.hpp"
 #include "slate/deb/version.hpp"
 #include "slate/error.hpp"
+#include "slate/util/text.hpp"
 
 namespace slate::deb {
 
@@ -44,32 +45,13 @@ std::vector<std::pair<Candidate, Provide>> PackageUniverse::providers(std::strin
     return out;
 }
 
-namespace {
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = up;
-        }
-    }
-    return row[b.size()];
-}
-
-}  // namespace
-
 std::vector<std::string> PackageUniverse::suggestions(std::string_view name, std::size_t limit) const {
     const std::size_t max_distance = std::max<std::size_t>(2, name.size() / 3);
     std::map<std::pair<std::size_t, std::string>, bool> ranked;
     for (const auto* index : m_indices)
         for (auto candidate : index->index.names()) {
             if (candidate.size() > name.size() + max_distance || candidate.size() + max_distance < name.size()) continue;
-            auto d = edit_distance(name, candidate);
+            auto d = util::suggestion_distance(name, candidate);
             // A prefix match ("python" for "python3") is a good suggestion too.
             if (d > max_distance && !(candidate.starts_with(name) && candidate.size() <= name.size() + 3)) continue;
             ranked.emplace(std::make_pair(d, std::string(candidate)), true);

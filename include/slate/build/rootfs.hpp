@@ -35,6 +35,14 @@ struct PackageFacts {
     std::string replaces;     // the Replaces field, raw
 };
 
+// Resolves `path` inside an image root, wherever the image lives (in memory
+// or unpacked on disk): `link_target` returns the target of the symlink at a
+// relative, normalised path, or nullopt when that is not a symlink. ".."
+// never climbs above the root. Returns the resolved relative path, or
+// nullopt for a symlink loop.
+using LinkLookup = std::function<std::optional<std::string>(const std::string& path)>;
+std::optional<std::string> resolve_image_path(std::string_view path, bool follow_final, const LinkLookup& link_target);
+
 class RootFs {
 public:
     // Creates /, and the merged-/usr layout: bin, sbin, lib -> usr/...

@@ -16,6 +16,7 @@
 #include "slate/util/fs.hpp"
 #include "slate/util/hash.hpp"
 #include "slate/util/subprocess.hpp"
+#include "support/json_schema.hpp"
 #include "support/paths.hpp"
 
 namespace slate::oci {
@@ -58,67 +59,18 @@ ImageConfig python_config() {
 
 // ------------------------------------------------------------ JSON schemas
 
-// Loads the OCI schemas from disk. They name each other by https URLs whose
-// last segment is the file name (and nested "id"s change the base URL), so
-// every remote reference is resolved by that file name, as the image-spec's
-// own Go validator does.
-constexpr const char* ValidatorScript = R"PY(
-import json, os, sys, warnings
-warnings.simplefilter("ignore")
-import jsonschema
-schema_dir, name = sys.argv[1], sys.argv[2]
-def load(file):
-    with open(os.path.join(schema_dir, file)) as f:
-        return json.load(f)
-def by_file_name(uri):
-    return load(uri.split("#")[0].rstrip("/").rsplit("/", 1)[-1])
-schema = load(name)
-resolver = jsonschema.RefResolver.from_schema(schema, handlers={"https": by_file_name, "http": by_file_name})
-validator = jsonschema.Draft4Validator(schema, resolver=resolver, format_checker=jsonschema.FormatChecker())
-errors = sorted(validator.iter_errors(json.load(sys.stdin)), key=lambda e: list(e.path))
-for e in errors:
-    print("/".join(str(p) for p in e.path) + ": " + e.message)
-sys.exit(3 if errors else 0)
-)PY";
-
+// The official OCI schemas, checked by python3-jsonschema (tests/support/json_schema.hpp).
 class OciSchema : public ::testing::Test {
 protected:
-    void SetUp() override {
-        m_schema_dir = test::source_dir().parent_path() / "shared" / "schemas" / "oci-image";
-        if (!fs::exists(m_schema_dir / "image-manifest-schema.json"))
-            GTEST_FAIL() << "the OCI image-spec schemas are not in " << m_schema_dir;
-        // Debian's python3-jsonschema lives in /usr/bin/python3's path; a
-        // python3 earlier in PATH may have its own.
-        std::vector<std::filesystem::path> candidates{"/usr/bin/python3"};
-        if (auto python = util::find_program("python3")) candidates.push_back(*python);
-        for (const auto& candidate : candidates) {
-            if (!fs::exists(candidate)) continue;
-            if (util::run_process({candidate.string(), "-c", "import jsonschema"}).exit_code == 0) {
-                m_python = candidate;
-                return;
-            }
-        }
-        GTEST_FAIL() << "no python3 with jsonschema: apt-get install python3-jsonschema";
-    }
-
-    // "" when `json` is valid, otherwise the validator's list of errors.
     std::string schema_errors(const std::string& schema, std::string_view json) {
-        util::ProcessOptions options;
-        options.stdin_data = std::string(json);
-        options.timeout = std::chrono::seconds(60);
-        auto result = util::run_process({m_python.string(), "-c", ValidatorScript, m_schema_dir.string(), schema}, options);
-        if (result.exit_code == 0) return {};
-        if (result.exit_code == 3) return result.out;
-        ADD_FAILURE() << "the schema validator failed: " << result.err;
-        return "validator error";
+        return m_validator.errors(schema, json);
     }
 
     void expect_valid(const std::string& schema, std::string_view json) {
         EXPECT_EQ(schema_errors(schema, json), "") << schema << " rejects " << json;
     }
 
-    fs::path m_schema_dir;
-    fs::path m_python;
+    test::JsonSchemaValidator m_validator{test::shared_schemas() / "oci-image"};
 };
 
 TEST_F(OciSchema, ConfigManifestAndIndexValidate) {
