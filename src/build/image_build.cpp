@@ -77,30 +77,39 @@ void move_into_place(const fs::path& staged, const fs::path& target) {
     if (!old.empty()) fs::remove_all(old, ec);
 }
 
-// Reads every .deb on all cores; results in input order.
-std::vector<deb::DebFile> read_debs(const std::vector<fs::path>& paths, const std::vector<deb::ResolvedPackage>& pkgs) {
-    std::vector<deb::DebFile> out(paths.size());
+// Runs fn(0) .. fn(count - 1) on all cores. The first exception stops the
+// remaining work and is rethrown here, at the thread boundary.
+void parallel_for(std::size_t count, const std::function<void(std::size_t)>& fn) {
     std::atomic<std::size_t> next{0};
     std::exception_ptr failure;
     std::mutex failure_mutex;
     auto worker = [&] {
         for (;;) {
             std::size_t i = next.fetch_add(1);
-            if (i >= paths.size()) return;
+            if (i >= count) return;
             try {
-                out[i] = deb::read_deb(paths[i], fmt::format("{} {} ({})", pkgs[i].name, pkgs[i].version, pkgs[i].arch));
+                fn(i);
             } catch (...) {
                 std::lock_guard lock(failure_mutex);
                 if (!failure) failure = std::current_exception();
-                next = paths.size();  // stop the others
+                next = count;  // stop the others
             }
         }
     };
-    unsigned n = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), static_cast<unsigned>(paths.size())));
+    unsigned n = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), static_cast<unsigned>(count)));
     std::vector<std::thread> threads;
-    for (unsigned t = 0; t < n; ++t) threads.emplace_back(worker);
+    for (unsigned t = 1; t < n; ++t) threads.emplace_back(worker);
+    worker();
     for (auto& t : threads) t.join();
     if (failure) std::rethrow_exception(failure);
+}
+
+// Reads every .deb; results in input order.
+std::vector<deb::DebFile> read_debs(const std::vector<fs::path>& paths, const std::vector<deb::ResolvedPackage>& pkgs) {
+    std::vector<deb::DebFile> out(paths.size());
+    parallel_for(paths.size(), [&](std::size_t i) {
+        out[i] = deb::read_deb(paths[i], fmt::format("{} {} ({})", pkgs[i].name, pkgs[i].version, pkgs[i].arch));
+    });
     return out;
 }
 
@@ -235,23 +244,25 @@ ArchBuild build_arch(const ImageSpec& generic_spec, const Lock& lock, const std:
     ArchBuild out;
     out.image.arch = arch;
     out.image.packages = locked.packages.size();
-    std::vector<oci::Layer> layers;
+    // Layers are independent: tar and compress them in parallel, keep their order.
     const auto compression = options.compression;
-    for (const auto& filter : plan_layers(spec, root, locked.packages)) {
+    const auto filters = plan_layers(spec, root, locked.packages);
+    std::vector<oci::Layer> layers(filters.size());
+    parallel_for(filters.size(), [&](std::size_t i) {
         auto blob = layout.begin_blob();
-        oci::LayerCompressor compressor(options.compression, [&](std::string_view bytes) { blob.write(bytes); });
+        oci::LayerCompressor compressor(compression, [&](std::string_view bytes) { blob.write(bytes); });
         oci::TarWriter tar(compressor.sink(), epoch);
-        for (const auto& entry : root.tar_entries(filter)) tar.add(entry);
+        for (const auto& entry : root.tar_entries(filters[i])) tar.add(entry);
         tar.finish();
         auto compressed = compressor.finish();
         blob.commit(oci::layer_media_type(compression), compressed.digest);
-        oci::Layer layer;
-        layer.digest = compressed.digest;
-        layer.size = compressed.size;
-        layer.diff_id = compressed.diff_id;
-        layer.uncompressed_size = compressed.uncompressed_size;
-        layer.compression = compression;
-        layers.push_back(layer);
+        layers[i].digest = compressed.digest;
+        layers[i].size = compressed.size;
+        layers[i].diff_id = compressed.diff_id;
+        layers[i].uncompressed_size = compressed.uncompressed_size;
+        layers[i].compression = compression;
+    });
+    for (const auto& layer : layers) {
         out.image.layers.push_back(BuiltLayer{layer.digest, layer.diff_id, layer.size, layer.uncompressed_size});
         out.image.compressed_size += layer.size;
         out.image.uncompressed_size += layer.uncompressed_size;
