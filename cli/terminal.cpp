@@ -37,7 +37,9 @@ std::string human_size(std::uint64_t bytes) {
 
 void TerminalProgress::update(std::string_view label, std::uint64_t done, std::uint64_t total) {
     if (!m_enabled) return;
-    std::string line = total > 0
+    // A stage without a byte count ("unpacking 38 packages") shows its label alone.
+    std::string line = total == 0 && done == 0 ? std::string(label)
+        : total > 0
         ? fmt::format("{} {} / {} ({:.0f}%)", label, human_size(done), human_size(total),
                       100.0 * static_cast<double>(done) / static_cast<double>(total))
         : fmt::format("{} {}", label, human_size(done));

@@ -228,7 +228,10 @@ ArchBuild build_arch(const ImageSpec& generic_spec, const Lock& lock, const std:
     FetchOptions fetch = options.fetch;
     fetch.progress_label = fmt::format("{} packages ({})", spec.name, arch);
     auto paths = fetch_all(cache, items, fetch, log, progress);
+    const std::string unpacking = fmt::format("{} ({}): unpacking {} packages", spec.name, arch, paths.size());
+    progress.update(unpacking, 0, 0);
     auto debs = read_debs(paths, locked.packages);
+    progress.finish(unpacking);
 
     RootFs root;
     std::vector<InstalledPackage> installed;
@@ -247,6 +250,9 @@ ArchBuild build_arch(const ImageSpec& generic_spec, const Lock& lock, const std:
     // Layers are independent: tar and compress them in parallel, keep their order.
     const auto compression = options.compression;
     const auto filters = plan_layers(spec, root, locked.packages);
+    const std::string layering = fmt::format("{} ({}): writing and compressing {} layer{}", spec.name, arch,
+                                             filters.size(), filters.size() == 1 ? "" : "s");
+    progress.update(layering, 0, 0);
     std::vector<oci::Layer> layers(filters.size());
     parallel_for(filters.size(), [&](std::size_t i) {
         auto blob = layout.begin_blob();
@@ -262,6 +268,7 @@ ArchBuild build_arch(const ImageSpec& generic_spec, const Lock& lock, const std:
         layers[i].uncompressed_size = compressed.uncompressed_size;
         layers[i].compression = compression;
     });
+    progress.finish(layering);
     for (const auto& layer : layers) {
         out.image.layers.push_back(BuiltLayer{layer.digest, layer.diff_id, layer.size, layer.uncompressed_size});
         out.image.compressed_size += layer.size;
