@@ -55,7 +55,7 @@ if [ -z "$spec" ]; then
         if [ -f "$candidate" ]; then spec=$candidate; break; fi
     done
 fi
-[ -n "$spec" ] && [ -f "$spec" ] || die "no python image spec in $root/images (set SLATE_BENCH_SPEC)"
+if [ -z "$spec" ] || [ ! -f "$spec" ]; then die "no python image spec in $root/images (set SLATE_BENCH_SPEC)"; fi
 spec=$(cd "$(dirname "$spec")" && pwd)/$(basename "$spec")
 
 # The host's apt sources, as mmdebstrap MIRROR arguments (a file is pasted
@@ -65,6 +65,7 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.l
     if [ -f "$f" ] && grep -q '^[^#[:space:]]' "$f"; then sources="$sources $f"; fi
 done
 [ -n "$sources" ] || die "no apt sources on this host (/etc/apt/sources.list*)"
+# shellcheck disable=SC1091  # the host's file
 suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 [ -n "$suite" ] || die "cannot tell the host's release from /etc/os-release (VERSION_CODENAME)"
 
@@ -251,6 +252,7 @@ while [ "$r" -le "$rounds" ]; do
     r=$((r + 1))
 done
 for name in $warm; do peak_rss "$name"; done
+# shellcheck disable=SC2086  # word lists of command names
 summarise $warm
 paired mmdebstrap slate-offline | awk '{ printf "mmdebstrap / slate --offline build SPEC: %.1fx wall, %.1fx user+sys (paired medians)\n", $1, $2 }'
 paired mmdebstrap slate-lock | awk '{ printf "mmdebstrap / slate --offline build --lock: %.1fx wall, %.1fx user+sys\n", $1, $2 }'
@@ -273,6 +275,7 @@ done
 peak_rss cold-debs-j8 cold-prepare
 peak_rss cold-debs-j1 cold-prepare
 peak_rss cold-empty empty-prepare
+# shellcheck disable=SC2086
 summarise $cold
 f8=$(paired cold-debs-j8 slate-lock | cut -d' ' -f3)
 f1=$(paired cold-debs-j1 slate-lock | cut -d' ' -f3)

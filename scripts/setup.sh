@@ -20,7 +20,7 @@ RUNTIME_PACKAGES=(gpgv debian-archive-keyring ca-certificates bubblewrap)
 # independent implementations to check against; busybox-static is a program
 # to run in sandboxes; hyperfine and mmdebstrap are for the benchmarks.
 TEST_PACKAGES=(dpkg-dev apt-utils gnupg xz-utils zstd skopeo umoci python3-jsonschema busybox-static
-  hyperfine time mmdebstrap)
+  hyperfine time mmdebstrap jq)
 
 ALL=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
 

@@ -612,8 +612,35 @@ std::uint32_t parse_permissions(const Field& f) {
     return mode;
 }
 
+// Standard base64 (RFC 4648, with padding; whitespace ignored).
+std::optional<std::string> decode_base64(std::string_view text) {
+    static constexpr std::string_view Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::uint32_t buffer = 0;
+    int bits = 0;
+    std::size_t padding = 0;
+    for (char c : text) {
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+        if (c == '=') {
+            ++padding;
+            continue;
+        }
+        if (padding > 0) return std::nullopt;  // data after padding
+        auto value = Alphabet.find(c);
+        if (value == std::string_view::npos) return std::nullopt;
+        buffer = (buffer << 6) | static_cast<std::uint32_t>(value);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((buffer >> bits) & 0xff));
+        }
+    }
+    if (padding > 2 || bits >= 6) return std::nullopt;
+    return out;
+}
+
 PathSpec parse_path(const Field& item) {
-    MapFields map(item, {"path", "type", "content", "source", "permissions", "uid", "gid", "recursive"});
+    MapFields map(item, {"path", "type", "content", "content-base64", "source", "permissions", "uid", "gid", "recursive"});
     PathSpec entry;
     Field path = map.require("path");
     entry.path = path.string();
@@ -634,6 +661,13 @@ PathSpec parse_path(const Field& item) {
         return f;
     };
     if (auto f = only_for("content", {PathType::File})) entry.content = f->string();
+    if (auto f = only_for("content-base64", {PathType::File})) {
+        // Binary files (a compiled class, a small executable) as base64.
+        if (map.get("content")) f->fail("give either 'content' or 'content-base64', not both");
+        auto decoded = decode_base64(f->string());
+        if (!decoded) f->fail("not valid base64", "encode the file with base64 -w0");
+        entry.content = std::move(*decoded);
+    }
     if (auto f = only_for("source", {PathType::Symlink})) entry.source = f->non_empty_string();
     else if (entry.type == PathType::Symlink) map.require("source");
     if (auto f = only_for("recursive", {PathType::Directory, PathType::Permissions})) entry.recursive = f->boolean();
