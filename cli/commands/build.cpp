@@ -1,5 +1,7 @@
 // slate build SPEC.yaml -o OUT [--arch A,...] [--lock FILE] [--format oci|docker-archive]
 //             [--source-date-epoch N] [--compression gzip|zstd] [--json]
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -84,6 +86,14 @@ void run_build(Context& ctx, const BuildArgs& args) {
                                     args.spec, lock.spec_digest, spec.digest),
                         fmt::format("run slate lock {} first", args.spec));
     } else {
+        // Resolve only what will be built.
+        if (!args.archs.empty()) {
+            for (const auto& arch : args.archs)
+                if (std::find(spec.archs.begin(), spec.archs.end(), arch) == spec.archs.end())
+                    throw Error(ErrorCode::Usage, fmt::format("{} is not among the spec's archs", arch),
+                                "add it to archs in " + args.spec);
+            spec.archs = args.archs;
+        }
         lock = build::resolve_lock(spec, session.suites(), session.archive(), session.log());
     }
     if (args.test) {
