@@ -234,6 +234,7 @@ ArchBuild build_arch(const ImageSpec& generic_spec, const Lock& lock, const std:
     progress.finish(unpacking);
 
     RootFs root;
+    root.allow_overwrite(spec.contents.overwrite);
     std::vector<InstalledPackage> installed;
     for (std::size_t i = 0; i < debs.size(); ++i) {
         const auto& pkg = locked.packages[i];

@@ -460,7 +460,7 @@ ArchiveSpec parse_archive(const Field& field) {
 }
 
 ContentsSpec parse_contents(const Field& field) {
-    MapFields map(field, {"packages", "exclude", "recommends"});
+    MapFields map(field, {"packages", "exclude", "recommends", "overwrite"});
     ContentsSpec contents;
     Field packages = map.require("packages");
     std::vector<Field> items = packages.items();
@@ -491,6 +491,12 @@ ContentsSpec parse_contents(const Field& field) {
         }
     }
     if (auto f = map.get("recommends")) contents.recommends = f->boolean();
+    if (auto f = map.get("overwrite"))
+        for (const Field& item : f->items()) {
+            std::string glob = item.non_empty_string();
+            if (glob.front() != '/') item.fail(fmt::format("'{}' must be an absolute glob", glob), "write it like /usr/bin/*");
+            contents.overwrite.push_back(std::move(glob));
+        }
     return contents;
 }
 

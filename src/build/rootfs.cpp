@@ -1,5 +1,7 @@
 #include "slate/build/rootfs.hpp"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <deque>
 #include <limits>
@@ -206,7 +208,11 @@ void RootFs::add_package(const PackageFacts& facts, const deb::DebFile& deb) {
                      target->second.type == deb::EntryType::Directory))
                     continue;
             } else if (existing.type != deb::EntryType::Directory) {
-                if (may_replace(facts, existing.package)) {
+                const std::string absolute = "/" + path;
+                bool allowed = std::any_of(m_overwrite.begin(), m_overwrite.end(), [&](const std::string& glob) {
+                    return ::fnmatch(glob.c_str(), absolute.c_str(), FNM_PATHNAME) == 0;
+                });
+                if (allowed || may_replace(facts, existing.package)) {
                     existing = std::move(fs);
                     continue;
                 }
@@ -216,7 +222,8 @@ void RootFs::add_package(const PackageFacts& facts, const deb::DebFile& deb) {
             throw Error(ErrorCode::Integrity,
                         fmt::format("file conflict: {} {} ships /{} as {}, but {} already put {} there", facts.name,
                                     facts.version, path, type_name(entry.type), owner, type_name(existing.type)),
-                        "the packages cannot be installed together: exclude one of them (contents.exclude)");
+                        "the packages cannot be installed together: exclude one of them (contents.exclude), or "
+                        "let the later one win with contents.overwrite");
         }
         ensure_parents(path);
         m_entries.emplace(std::move(path), std::move(fs));

@@ -36,6 +36,9 @@ struct ContentsSpec {
     std::vector<std::string> packages;
     std::vector<std::string> exclude;   // package names never installed
     bool recommends = false;            // also install Recommends
+    // Paths (absolute globs) that several packages may ship: the package
+    // installed later wins, as if it declared Replaces.
+    std::vector<std::string> overwrite;
 };
 
 // One entry of contents.packages, split into its parts.

@@ -55,6 +55,9 @@ public:
     // package already shipped, unless it Replaces that package (the later
     // one wins) or the entries are identical (the first owner stays).
     void add_package(const PackageFacts& facts, const deb::DebFile& deb);
+    // Paths (absolute fnmatch globs) where a later package may replace an
+    // earlier one's file without declaring Replaces (the spec's contents.overwrite).
+    void allow_overwrite(std::vector<std::string> globs) { m_overwrite = std::move(globs); }
 
     // Generated content (passwd, CA bundle, ...): replaces what is there.
     void put_file(std::string_view path, std::string content, std::uint32_t mode = 0644, std::uint32_t uid = 0,
@@ -92,6 +95,7 @@ private:
     bool may_replace(const PackageFacts& facts, const std::string& owner) const;
     std::map<std::string, FsEntry> m_entries;
     std::map<std::string, std::string> m_versions;  // package -> version, for Replaces
+    std::vector<std::string> m_overwrite;
 
 };
 

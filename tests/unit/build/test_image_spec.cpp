@@ -267,7 +267,7 @@ TEST(ImageSpecErrors, UnknownKeySuggestsTheClosest) {
               "paths-exclude, annotations, layering, test.");
     EXPECT_EQ(error_of("name: demo\ncontents:\n  pakages: [a]\n"),
               "spec.yaml:3:3: contents: unknown key 'pakages' in contents; did you mean 'packages'? "
-              "Allowed keys here: packages, exclude, recommends.");
+              "Allowed keys here: packages, exclude, recommends, overwrite.");
     EXPECT_PRED2(starts_with, error_of(with_minimal("workdir: /app\n")),
               "spec.yaml:4:1: unknown key 'workdir' at the top level; did you mean 'work-dir'?");
     EXPECT_EQ(error_of(with_minimal("accounts:\n  run_as: 0\n")),
@@ -301,7 +301,7 @@ TEST(ImageSpecErrors, WrongType) {
               "spec.yaml:1:7: name: expected a string, got a list");
     EXPECT_EQ(error_of(with_minimal("archs: amd64\n")), "spec.yaml:4:8: archs: expected a list of strings, got 'amd64'");
     EXPECT_EQ(error_of("name: demo\ncontents: [a1]\n"),
-              "spec.yaml:2:11: contents: expected a map with the keys packages, exclude, recommends, got a list");
+              "spec.yaml:2:11: contents: expected a map with the keys packages, exclude, recommends, overwrite, got a list");
     EXPECT_EQ(error_of("name: demo\ncontents:\n  packages: [a1]\n  recommends: yes\n"),
               "spec.yaml:4:15: contents.recommends: expected true or false, got 'yes'");
     EXPECT_EQ(error_of(with_minimal("layering:\n  budget: many\n")),
