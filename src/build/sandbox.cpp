@@ -546,7 +546,7 @@ std::string debian_arch_of(const oci::Platform& platform) {
 const oci::LayoutImage& select_image(const oci::Layout& layout, std::string_view arch, std::string_view host_arch) {
     if (arch != host_arch)
         throw Error(ErrorCode::Usage, fmt::format("cannot run {} images on {} without emulation", arch, host_arch),
-                    fmt::format("run it on a {} machine; slate run does not emulate other architectures", arch));
+                    fmt::format("run it on a machine of that architecture ({}); slate run does not emulate others", arch));
     oci::Platform wanted = oci::platform_for_debian_arch(arch);
     const oci::LayoutImage* image = layout.find(wanted);
     if (!image && wanted.architecture == "arm64") image = layout.find({wanted.architecture, wanted.os, ""});
