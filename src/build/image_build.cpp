@@ -31,31 +31,15 @@ namespace {
 
 constexpr const char* DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// A directory next to the output that is removed unless released.
-class StagingDir {
-public:
-    explicit StagingDir(const fs::path& output) {
-        auto parent = output.parent_path().empty() ? fs::path(".") : output.parent_path();
-        std::error_code ec;
-        fs::create_directories(parent, ec);
-        std::string templ = (parent / ("." + output.filename().string() + ".tmp-XXXXXX")).string();
-        if (!::mkdtemp(templ.data()))
-            throw Error(ErrorCode::Io, fmt::format("cannot create a staging directory next to {}", output.string()),
-                        "check that the output's directory is writable");
-        m_path = templ;
-    }
-    ~StagingDir() {
-        if (m_path.empty()) return;
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
-    }
-    StagingDir(const StagingDir&) = delete;
-    StagingDir& operator=(const StagingDir&) = delete;
-    const fs::path& path() const { return m_path; }
-
-private:
-    fs::path m_path;
-};
+// The staging directory sits next to the output, so the final rename stays
+// on one file system; it is removed with whatever is left in it.
+util::TempDir staging_dir(const fs::path& output) {
+    auto parent = output.parent_path().empty() ? fs::path(".") : output.parent_path();
+    std::error_code ec;
+    fs::create_directories(parent, ec);
+    return util::TempDir(parent, "." + output.filename().string() + ".tmp-",
+                         "check that the output's directory is writable");
+}
 
 // Replaces `target` with `staged` (a directory or a file) in one rename; an
 // existing target is moved aside first and removed after.
@@ -316,7 +300,7 @@ BuildResult build_image(const ImageSpec& spec, const Lock& lock, util::BlobCache
         throw Error(ErrorCode::Usage, "a docker-archive holds one architecture", "choose one with --arch");
     const std::int64_t epoch = options.source_date_epoch.value_or(default_source_date_epoch(lock));
 
-    StagingDir staging(options.output);
+    auto staging = staging_dir(options.output);
     fs::path layout_dir = staging.path() / "layout";
     oci::LayoutWriter layout(layout_dir);
     BuildResult result;

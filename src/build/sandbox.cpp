@@ -27,6 +27,7 @@
 #include "slate/error.hpp"
 #include "slate/oci/layout.hpp"
 #include "slate/util/hash.hpp"
+#include "util/archive_handle.hpp"
 
 extern char** environ;
 
@@ -340,14 +341,9 @@ int run_in_sandbox_streaming(const SandboxSpec& spec, const std::function<void(i
 
 namespace {
 
-struct ArchiveReadDeleter {
-    void operator()(archive* a) const { archive_read_free(a); }
-};
-struct ArchiveWriteDeleter {
-    void operator()(archive* a) const { archive_write_free(a); }
-};
-using ArchiveReader = std::unique_ptr<archive, ArchiveReadDeleter>;
-using ArchiveWriter = std::unique_ptr<archive, ArchiveWriteDeleter>;
+using util::ArchiveReader;
+using util::ArchiveWriter;
+
 
 class FileDescriptor {
 public:

@@ -14,14 +14,13 @@
 
 #include "slate/error.hpp"
 #include "slate/util/fs.hpp"
+#include "util/archive_handle.hpp"
 
 namespace slate::deb {
 namespace {
 
-struct ArchiveReadDeleter {
-    void operator()(archive* a) const { archive_read_free(a); }
-};
-using ArchiveReader = std::unique_ptr<archive, ArchiveReadDeleter>;
+using util::ArchiveReader;
+
 
 const char* const ParseHint =
     "The file is truncated, corrupt or not a Debian package. Delete it from the cache so that it is downloaded "

@@ -233,27 +233,6 @@ std::string dearmor_keys(std::string_view content, const fs::path& source) {
 // ---------------------------------------------------------------------------
 // Running gpgv
 
-// A private (0700) temporary directory, removed with everything in it.
-class PrivateDir {
-public:
-    PrivateDir() {
-        std::string templ = (fs::temp_directory_path() / "slate-gpgv-XXXXXX").string();
-        if (!::mkdtemp(templ.data()))
-            throw Error(ErrorCode::Io, "cannot create a temporary directory in " + fs::temp_directory_path().string(),
-                        "check that the temporary directory exists and is writable");
-        m_path = templ;
-    }
-    ~PrivateDir() {
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
-    }
-    PrivateDir(const PrivateDir&) = delete;
-    PrivateDir& operator=(const PrivateDir&) = delete;
-    const fs::path& path() const { return m_path; }
-
-private:
-    fs::path m_path;
-};
 
 void write_private_file(const fs::path& path, std::string_view data) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -403,7 +382,7 @@ VerifiedText verify_clearsigned(std::string_view inrelease, const std::vector<fs
         throw Error(ErrorCode::Signature, fmt::format("cannot verify {}: no keyring was given", what),
                     std::string(KeyringHint));
 
-    PrivateDir dir;
+    util::TempDir dir(fs::temp_directory_path(), "slate-gpgv-", "check that the temporary directory exists and is writable");
     const fs::path home = dir.path() / "gnupg";
     const fs::path input = dir.path() / "InRelease";
     const fs::path output = dir.path() / "signed-text";

@@ -20,6 +20,7 @@
 #include "slate/oci/layout.hpp"
 #include "slate/util/fs.hpp"
 #include "slate/util/hash.hpp"
+#include "util/archive_handle.hpp"
 
 namespace slate::oci {
 namespace fs = std::filesystem;
@@ -27,14 +28,6 @@ using OrderedJson = nlohmann::ordered_json;
 
 namespace {
 
-struct ArchiveDeleter {
-    void operator()(archive* handle) const { archive_write_free(handle); }
-};
-struct ArchiveEntryDeleter {
-    void operator()(archive_entry* entry) const { archive_entry_free(entry); }
-};
-using ArchivePtr = std::unique_ptr<archive, ArchiveDeleter>;
-using ArchiveEntryPtr = std::unique_ptr<archive_entry, ArchiveEntryDeleter>;
 
 // A file descriptor closed on scope exit.
 class ReadFd {
@@ -114,8 +107,8 @@ private:
         return static_cast<la_ssize_t>(length);
     }
 
-    ArchiveEntryPtr make_entry(const std::string& path, unsigned type, unsigned mode, std::uint64_t size) const {
-        ArchiveEntryPtr entry(archive_entry_new());
+    util::ArchiveEntry make_entry(const std::string& path, unsigned type, unsigned mode, std::uint64_t size) const {
+        util::ArchiveEntry entry(archive_entry_new());
         if (!entry) throw Error(ErrorCode::Internal, "cannot allocate a libarchive entry");
         archive_entry_set_pathname(entry.get(), path.c_str());
         archive_entry_set_filetype(entry.get(), type);
@@ -145,7 +138,7 @@ private:
 
     util::AtomicFile& m_out;
     std::int64_t m_mtime;
-    ArchivePtr m_archive;
+    util::ArchiveWriter m_archive;
     std::exception_ptr m_error;
 };
 

@@ -6,16 +6,9 @@
 #include <memory>
 
 #include "slate/error.hpp"
+#include "util/archive_handle.hpp"
 
 namespace slate::util {
-namespace {
-
-struct ArchiveReadDeleter {
-    void operator()(archive* a) const { archive_read_free(a); }
-};
-using ArchiveReader = std::unique_ptr<archive, ArchiveReadDeleter>;
-
-}  // namespace
 
 std::string decompress_file(const std::filesystem::path& path, const std::string& display_name) {
     ArchiveReader reader(archive_read_new());

@@ -72,6 +72,19 @@ void AtomicFile::commit() {
     fsync_directory(m_target.parent_path());
 }
 
+TempDir::TempDir(const fs::path& parent, std::string_view prefix, std::string_view hint) {
+    std::string templ = (parent / (std::string(prefix) + "XXXXXX")).string();
+    if (!::mkdtemp(templ.data()))
+        throw Error(ErrorCode::Io, "cannot create a temporary directory in " + parent.string() + ": " + std::strerror(errno),
+                    hint.empty() ? std::string("check that the directory exists and is writable") : std::string(hint));
+    m_path = templ;
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(m_path, ec);
+}
+
 void write_file_atomic(const fs::path& target, std::string_view data, unsigned mode) {
     AtomicFile file(target, mode);
     file.write(data);

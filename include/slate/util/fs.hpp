@@ -33,6 +33,20 @@ private:
     bool m_committed = false;
 };
 
+// A new private (0700) directory `parent`/`prefix`XXXXXX, removed with
+// everything in it when the object dies. Throws slate::Error (Io) with `hint`.
+class TempDir {
+public:
+    TempDir(const std::filesystem::path& parent, std::string_view prefix, std::string_view hint = {});
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return m_path; }
+
+private:
+    std::filesystem::path m_path;
+};
+
 void write_file_atomic(const std::filesystem::path& target, std::string_view data, unsigned mode = 0644);
 // Throws slate::Error (NotFound or Io).
 std::string read_file(const std::filesystem::path& path);
