@@ -47,6 +47,14 @@ protected:
 
     static inline const std::string Suites = "fixture,fixture-updates,fixture-security";
 
+    // The start of an image spec that builds from the fixture archive: name,
+    // archive (mirror, the three suites, keyring) and contents.packages.
+    std::string spec_head(const std::string& name, const std::string& packages) const {
+        return "name: " + name + "\narchive:\n  mirror: " + mirror() +
+               "\n  suites: [fixture, fixture-updates, fixture-security]\n  keyring: [" + keyring().string() +
+               "]\ncontents:\n  packages: [" + packages + "]\n";
+    }
+
     std::filesystem::path m_archive;
     std::unique_ptr<HttpServer> m_server;
     std::string m_mirror;

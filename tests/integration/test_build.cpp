@@ -18,14 +18,7 @@ protected:
     // A spec over the fixture archive; `extra` is appended as YAML.
     fs::path write_spec(const std::string& packages, const std::string& extra = "", const std::string& name = "app") {
         auto path = m_work.path() / (name + ".yaml");
-        util::write_file_atomic(path, "name: " + name +
-                                          "\n"
-                                          "archive:\n"
-                                          "  mirror: " + mirror() + "\n"
-                                          "  suites: [fixture, fixture-updates, fixture-security]\n"
-                                          "  keyring: [" + keyring().string() + "]\n"
-                                          "contents:\n"
-                                          "  packages: [" + packages + "]\n"
+        util::write_file_atomic(path, spec_head(name, packages) +
                                           "archs: [amd64, arm64]\n"
                                           "accounts:\n"
                                           "  run-as: nonroot\n"

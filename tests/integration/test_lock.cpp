@@ -14,14 +14,7 @@ class LockCommand : public ArchiveTest {
 protected:
     fs::path write_spec(const std::string& name, const std::string& packages, const std::string& extra = "") {
         auto path = m_work.path() / (name + ".yaml");
-        util::write_file_atomic(path, "name: " + name +
-                                          "\n"
-                                          "archive:\n"
-                                          "  mirror: " + mirror() + "\n"
-                                          "  suites: [fixture, fixture-updates, fixture-security]\n"
-                                          "  keyring: [" + keyring().string() + "]\n"
-                                          "contents:\n"
-                                          "  packages: [" + packages + "]\n"
+        util::write_file_atomic(path, spec_head(name, packages) +
                                           "  exclude: [dpkg-lite]\n"
                                           "archs: [amd64, arm64]\n" + extra);
         return path;
