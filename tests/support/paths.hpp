@@ -3,23 +3,18 @@
 
 #include <filesystem>
 
+#include "slate/util/fs.hpp"
+
 namespace slate::test {
 
 std::filesystem::path slate_binary();
 std::filesystem::path source_dir();
 std::filesystem::path binary_dir();
 
-// A fresh directory removed when the object dies.
-class TempDir {
+// A fresh directory under the system's temporary directory, removed when the object dies.
+class TempDir : public util::TempDir {
 public:
     TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return m_path; }
-
-private:
-    std::filesystem::path m_path;
 };
 
 }  // namespace slate::test

@@ -2,6 +2,7 @@
 
 #include "slate/build/rootfs.hpp"
 #include "slate/error.hpp"
+#include "support/expect.hpp"
 
 namespace slate::build {
 namespace {
@@ -9,28 +10,10 @@ namespace {
 using deb::EntryType;
 
 deb::DebEntry file(std::string path, std::string content, std::uint32_t mode = 0644) {
-    deb::DebEntry e;
-    e.path = std::move(path);
-    e.type = EntryType::File;
-    e.mode = mode;
-    e.content = std::make_shared<const std::string>(std::move(content));
-    return e;
+    return test::file_entry(std::move(path), std::move(content), mode);
 }
-deb::DebEntry dir(std::string path, std::uint32_t mode = 0755) {
-    deb::DebEntry e;
-    e.path = std::move(path);
-    e.type = EntryType::Directory;
-    e.mode = mode;
-    return e;
-}
-deb::DebEntry link(std::string path, std::string target) {
-    deb::DebEntry e;
-    e.path = std::move(path);
-    e.type = EntryType::Symlink;
-    e.mode = 0777;
-    e.link_target = std::move(target);
-    return e;
-}
+deb::DebEntry dir(std::string path, std::uint32_t mode = 0755) { return test::dir_entry(std::move(path), mode); }
+deb::DebEntry link(std::string path, std::string target) { return test::link_entry(std::move(path), std::move(target)); }
 deb::DebFile deb_of(std::vector<deb::DebEntry> entries) {
     deb::DebFile d;
     d.entries = std::move(entries);

@@ -12,11 +12,15 @@
 #include "slate/error.hpp"
 #include "slate/util/fs.hpp"
 #include "slate/util/subprocess.hpp"
+#include "support/expect.hpp"
 #include "support/fixture_archive.hpp"
 #include "support/paths.hpp"
 
 namespace slate::build {
 namespace {
+
+using test::file_entry;
+using test::link_entry;
 
 namespace fs = std::filesystem;
 using deb::EntryType;
@@ -53,24 +57,6 @@ deb::DebFile host_tree(const fs::path& dir) {
         deb.entries.push_back(std::move(e));
     }
     return deb;
-}
-
-deb::DebEntry file_entry(std::string path, std::string content) {
-    deb::DebEntry e;
-    e.path = std::move(path);
-    e.type = EntryType::File;
-    e.mode = 0644;
-    e.content = std::make_shared<const std::string>(std::move(content));
-    return e;
-}
-
-deb::DebEntry link_entry(std::string path, std::string target) {
-    deb::DebEntry e;
-    e.path = std::move(path);
-    e.type = EntryType::Symlink;
-    e.mode = 0777;
-    e.link_target = std::move(target);
-    return e;
 }
 
 std::string read_text(const RootFs& root, std::string_view path) {

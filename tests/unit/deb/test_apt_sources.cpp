@@ -11,10 +11,13 @@
 #include "slate/error.hpp"
 #include "slate/util/fs.hpp"
 #include "slate/util/subprocess.hpp"
+#include "support/expect.hpp"
 #include "support/paths.hpp"
 
 namespace slate::deb {
 namespace {
+
+using test::error_from;
 namespace fs = std::filesystem;
 using Strings = std::vector<std::string>;
 
@@ -30,17 +33,6 @@ public:
 private:
     test::TempDir m_dir;
 };
-
-template <typename F>
-Error error_from(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "expected a slate::Error";
-    return Error(ErrorCode::Internal, "nothing was thrown");
-}
 
 TEST(ReadAptSources, NoAptDirectoryMeansNoSources) {
     test::TempDir root;

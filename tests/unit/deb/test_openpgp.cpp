@@ -8,11 +8,14 @@
 #include "slate/deb/openpgp.hpp"
 #include "slate/error.hpp"
 #include "slate/util/fs.hpp"
+#include "support/expect.hpp"
 #include "support/fixture_archive.hpp"
 #include "support/paths.hpp"
 
 namespace slate::deb {
 namespace {
+
+using test::error_from;
 namespace fs = std::filesystem;
 
 fs::path dists(const std::string& suite) {
@@ -25,18 +28,6 @@ std::string release(const std::string& suite = "fixture") { return util::read_fi
 fs::path keyring() { return test::fixture_archive() / "keyring.gpg"; }
 fs::path armored_keyring() { return test::fixture_archive() / "keyring.asc"; }
 fs::path wrong_keyring() { return test::fixture_archive() / "wrong-keyring.gpg"; }
-
-// Runs `f`, which must throw slate::Error, and returns the error.
-template <typename F>
-Error error_from(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "expected a slate::Error";
-    return Error(ErrorCode::Internal, "nothing was thrown");
-}
 
 Error verify_error(const std::string& text, const std::vector<fs::path>& keyrings) {
     return error_from([&] { verify_clearsigned(text, keyrings, "fixture InRelease"); });

@@ -25,11 +25,14 @@
 #include "slate/util/hash.hpp"
 #include "slate/util/http.hpp"
 #include "slate/util/subprocess.hpp"
+#include "support/expect.hpp"
 #include "support/http_server.hpp"
 #include "support/paths.hpp"
 
 namespace slate::util {
 namespace {
+
+using test::error_from;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
@@ -95,17 +98,6 @@ HttpOptions fast_options() {
 }
 
 // Expects `call` to throw slate::Error and returns it.
-template <typename F>
-Error error_from(F&& call) {
-    try {
-        call();
-    } catch (const Error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "expected slate::Error";
-    return Error(ErrorCode::Internal, "no error");
-}
-
 // A port on 127.0.0.1 that nothing listens on: bound, then released.
 int closed_port() {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
