@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
     cli::add_lock_command(app, ctx);
     cli::add_build_command(app, ctx);
     cli::add_run_command(app, ctx);
+    cli::add_test_command(app, ctx);
+    cli::add_registry_commands(app, ctx);
 
     try {
         app.parse(argc, argv);

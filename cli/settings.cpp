@@ -34,6 +34,12 @@ void add_settings_flags(CLI::App& app, Settings& s) {
     app.add_option("--retries", s.retries, "Retries for timeouts and server errors")
         ->envname("SLATE_RETRIES")
         ->check(CLI::Range(0, 20));
+    app.add_flag("--insecure", s.insecure_registry,
+                 "DANGEROUS: talk to registries over plain HTTP or unverified TLS (loopback registries may use "
+                 "plain HTTP without it)");
+    app.add_option("--ca-file", s.ca_file, "Extra CA bundle (PEM) trusted for registries' TLS certificates")
+        ->envname("SLATE_CA_FILE")
+        ->check(CLI::ExistingFile);
     app.add_flag("-v,--verbose", s.verbose, "More output");
     app.add_flag("-q,--quiet", s.quiet, "Only warnings and errors");
 }

@@ -19,6 +19,9 @@ struct Settings {
     bool insecure_skip_verify = false;  // --insecure-skip-verify only (never from the environment)
     bool ignore_valid_until = false;    // SLATE_IGNORE_VALID_UNTIL, --ignore-valid-until
     int retries = 4;              // SLATE_RETRIES, --retries
+    // Registries:
+    bool insecure_registry = false;  // --insecure only: plain HTTP and unverified TLS for every registry
+    std::string ca_file;             // SLATE_CA_FILE, --ca-file: an extra CA bundle (PEM) for registries
     int verbose = 0;              // -v
     bool quiet = false;           // -q
 

@@ -37,6 +37,7 @@ std::string human_size(std::uint64_t bytes) {
 
 void TerminalProgress::update(std::string_view label, std::uint64_t done, std::uint64_t total) {
     if (!m_enabled) return;
+    std::lock_guard lock(m_mutex);
     // A stage without a byte count ("unpacking 38 packages") shows its label alone.
     std::string line = total == 0 && done == 0 ? std::string(label)
         : total > 0
@@ -50,7 +51,9 @@ void TerminalProgress::update(std::string_view label, std::uint64_t done, std::u
 }
 
 void TerminalProgress::finish(std::string_view) {
-    if (!m_enabled || m_last.empty()) return;
+    if (!m_enabled) return;
+    std::lock_guard lock(m_mutex);
+    if (m_last.empty()) return;
     fmt::print(stderr, "\r\033[K");
     std::fflush(stderr);
     m_last.clear();

@@ -1,7 +1,9 @@
 #pragma once
 // The CLI's implementations of the library's log and progress sinks: plain
 // lines on stderr, and a redrawn progress line only when stderr is a TTY.
+// Both may be called from several threads at once.
 
+#include <mutex>
 #include <string>
 
 #include "slate/util/log.hpp"
@@ -25,6 +27,7 @@ public:
 
 private:
     bool m_enabled;
+    std::mutex m_mutex;  // parallel transfers report from several threads
     std::string m_last;
 };
 

@@ -18,9 +18,11 @@ RUNTIME_PACKAGES=(gpgv debian-archive-keyring ca-certificates bubblewrap)
 # What the tests and benchmarks use: dpkg-deb/apt-ftparchive/gpg build the
 # fixture archive; dpkg, apt, skopeo, umoci, GNU tar and python3-jsonschema are
 # independent implementations to check against; busybox-static is a program
-# to run in sandboxes; hyperfine and mmdebstrap are for the benchmarks.
+# to run in sandboxes; docker-registry (the reference OCI registry), htpasswd
+# (apache2-utils) and curl serve and probe the registry tests; hyperfine and
+# mmdebstrap are for the benchmarks.
 TEST_PACKAGES=(dpkg-dev apt-utils gnupg xz-utils zstd skopeo umoci python3-jsonschema busybox-static
-  hyperfine time mmdebstrap jq)
+  docker-registry apache2-utils curl hyperfine time mmdebstrap jq)
 
 ALL=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
 

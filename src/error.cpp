@@ -10,6 +10,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::NotFound: return "not-found";
     case ErrorCode::Unsatisfiable: return "unsatisfiable";
     case ErrorCode::Network: return "network";
+    case ErrorCode::Auth: return "auth";
     case ErrorCode::Integrity: return "integrity";
     case ErrorCode::Signature: return "signature";
     case ErrorCode::Io: return "io";

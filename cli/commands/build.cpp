@@ -1,5 +1,5 @@
 // slate build SPEC.yaml -o OUT [--arch A,...] [--lock FILE] [--format oci|docker-archive]
-//             [--source-date-epoch N] [--compression gzip|zstd] [--json]
+//             [--source-date-epoch N] [--compression gzip|zstd] [--json] [--test] [--push REF]
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -11,11 +11,14 @@
 #include "slate/build/image_test.hpp"
 #include "slate/build/lock.hpp"
 #include "slate/error.hpp"
+#include "slate/registry/reference.hpp"
 #include "slate/util/fs.hpp"
 
 namespace slate::cli {
 
 namespace {
+
+using registry::ImageLocation;
 
 struct BuildArgs {
     std::string spec;
@@ -28,6 +31,7 @@ struct BuildArgs {
     unsigned jobs = 8;
     bool json = false;
     bool test = false;
+    std::string push;  // a registry reference, or empty
 };
 
 void print_result(const build::BuildResult& result, const std::string& output, bool json) {
@@ -114,8 +118,24 @@ void run_build(Context& ctx, const BuildArgs& args) {
                             "the image was not written; see the failures above");
         };
     }
+    ImageLocation push_to;
+    if (!args.push.empty()) {
+        // Checked before building, so a typo does not cost a build.
+        push_to = registry::parse_image_location(args.push);
+        if (push_to.kind != ImageLocation::Kind::Registry)
+            throw Error(ErrorCode::Usage, fmt::format("--push needs a registry reference, not {}", args.push),
+                        "write HOST[:PORT]/NAME[:TAG]");
+        if (options.format != build::OutputFormat::Oci)
+            throw Error(ErrorCode::Usage, "--push needs --format oci", "push the OCI layout; docker-archive is for docker load");
+    }
     auto result = build::build_image(spec, lock, session.cache(), options, session.log(), session.progress());
-    print_result(result, args.output, args.json);
+    print_result(result, args.output, args.json && args.push.empty());
+    if (!args.push.empty()) {
+        TransferArgs transfer_args;
+        transfer_args.jobs = std::max(1u, std::min(args.jobs, 16u));
+        transfer_args.json = args.json;
+        transfer(ctx, transfer_args, registry::parse_image_location("oci:" + args.output), push_to);
+    }
 }
 
 }  // namespace
@@ -137,6 +157,7 @@ void add_build_command(CLI::App& app, Context& ctx) {
     cmd->add_option("--compression", args->compression, "Layer compression: gzip (default) or zstd");
     cmd->add_option("--jobs", args->jobs, "Parallel downloads")->check(CLI::Range(1u, 64u));
     cmd->add_flag("--json", args->json, "Print {digest, images: [...]} as JSON");
+    cmd->add_option("--push", args->push, "Push the built image to this registry reference (HOST[:PORT]/NAME[:TAG])");
     cmd->add_flag("--test", args->test, "Run the spec's tests on the host's architecture before writing the image");
     cmd->callback([&ctx, args] { run_build(ctx, *args); });
 }

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "settings.hpp"
+#include "slate/registry/transfer.hpp"
 
 namespace slate::cli {
 
@@ -18,5 +19,21 @@ void add_resolve_command(CLI::App& app, Context& ctx);
 void add_lock_command(CLI::App& app, Context& ctx);
 void add_build_command(CLI::App& app, Context& ctx);
 void add_run_command(CLI::App& app, Context& ctx);
+void add_test_command(CLI::App& app, Context& ctx);
+// push, pull, copy, inspect, tags, login, logout (registry.cpp).
+void add_registry_commands(CLI::App& app, Context& ctx);
+
+// Copying an image between locations, as `slate copy` does (registry.cpp);
+// `slate build --push` uses it too.
+struct TransferArgs {
+    std::string source;
+    std::string destination;
+    std::string platform;
+    unsigned jobs = 4;
+    std::uint64_t chunk_size = 0;  // 0: the library's default
+    bool json = false;
+};
+registry::TransferReport transfer(Context& ctx, const TransferArgs& args, const registry::ImageLocation& source,
+                                  const registry::ImageLocation& destination);
 
 }  // namespace slate::cli

@@ -26,8 +26,10 @@
 
 #include "commands/commands.hpp"
 #include "slate/build/image_spec.hpp"
+#include "slate/build/image_test.hpp"
 #include "slate/build/sandbox.hpp"
 #include "slate/error.hpp"
+#include "registry_session.hpp"
 #include "terminal.hpp"
 
 namespace slate::cli {
@@ -104,7 +106,8 @@ void run_image(Context& ctx, const RunArgs& args) {
     const std::string host = build::default_architecture();
     SignalForwarding signals;
 
-    auto image = build::UnpackedImage::unpack(args.image, args.arch.empty() ? host : args.arch, host,
+    LocalImage local(ctx.settings, args.image);
+    auto image = build::UnpackedImage::unpack(local.dir(), args.arch.empty() ? host : args.arch, host,
                                               unpack_parent(), log);
     if (g_pending) {
         ctx.exit_code = 128 + g_pending;
@@ -129,16 +132,55 @@ void run_image(Context& ctx, const RunArgs& args) {
     });
 }
 
+struct TestArgs {
+    std::string spec;
+    std::string image;
+    std::string arch;
+};
+
+// The spec's test: section against any image, e.g. one pulled back from a registry.
+void test_image(Context& ctx, const TestArgs& args) {
+    TerminalLog log(ctx.settings.verbosity());
+    auto spec = build::load_image_spec(args.spec);
+    if (spec.test.empty()) {
+        log.warning(fmt::format("{} has no test: section; nothing to run", args.spec));
+        return;
+    }
+    LocalImage local(ctx.settings, args.image);
+    const std::string arch = args.arch.empty() ? build::default_architecture() : args.arch;
+    auto report = build::run_image_tests(spec, local.dir(), arch, log);
+    if (!report.passed())
+        throw Error(ErrorCode::CheckFailed,
+                    fmt::format("{} of {} tests of {} failed on {}", report.failures(), report.outcomes.size(),
+                                args.spec, args.image));
+    fmt::print("{} tests passed\n", report.outcomes.size());
+}
+
 }  // namespace
+
+void add_test_command(CLI::App& app, Context& ctx) {
+    auto args = std::make_shared<TestArgs>();
+    auto* cmd = app.add_subcommand("test", "Run an image spec's test: section against an image");
+    cmd->footer("Exit status 3 when a test fails. Example: slate test images/python.yaml localhost:5000/python:3.11");
+    cmd->add_option("spec", args->spec, "Image spec (.yaml) whose test: section to run")
+        ->required()
+        ->check(CLI::ExistingFile);
+    cmd->add_option("image", args->image,
+                    "Image: an OCI layout directory, oci:DIR:REF, docker-archive:FILE or a registry reference")
+        ->required();
+    cmd->add_option("--arch", args->arch, "Debian architecture of the image to test (default: this machine's)");
+    cmd->callback([&ctx, args] { test_image(ctx, *args); });
+}
 
 void add_run_command(CLI::App& app, Context& ctx) {
     auto args = std::make_shared<RunArgs>();
-    auto* cmd = app.add_subcommand("run", "Run an image (OCI layout directory) in a bubblewrap sandbox");
+    auto* cmd = app.add_subcommand("run", "Run an image in a bubblewrap sandbox");
     cmd->footer("The exit status is the command's (128+N when killed by signal N, 124 after --timeout).\n"
                 "Example: slate run out/python -- python3 -c 'import ssl; print(ssl.OPENSSL_VERSION)'");
-    cmd->add_option("image", args->image, "OCI image layout directory (slate build -o)")
-        ->required()
-        ->check(CLI::ExistingDirectory);
+    cmd->add_option("image", args->image,
+                    "Image: an OCI layout directory (slate build -o), oci:DIR:REF, docker-archive:FILE or a registry "
+                    "reference")
+        ->required();
     cmd->add_option("command", args->command, "Command and arguments after --; replaces the image's Cmd");
     cmd->add_option("--arch", args->arch, "Debian architecture of the image to run (default: this machine's)");
     cmd->add_option("--user,-u", args->user, "Run as this user instead of the image's (name, uid or uid:gid)");

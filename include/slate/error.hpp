@@ -15,6 +15,7 @@ enum class ErrorCode {
     NotFound,       // a named thing does not exist (package, file, suite)
     Unsatisfiable,  // dependencies cannot be satisfied
     Network,        // a server could not be reached or answered with an error
+    Auth,           // a server refused the credentials, or they are missing
     Integrity,      // a hash or size does not match what was promised
     Signature,      // an OpenPGP signature is missing or bad
     Io,             // the local filesystem failed

@@ -3,12 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <exception>
 #include <map>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -23,6 +20,7 @@
 #include "slate/oci/layout.hpp"
 #include "slate/oci/tar.hpp"
 #include "slate/util/fs.hpp"
+#include "slate/util/parallel.hpp"
 
 namespace slate::build {
 namespace fs = std::filesystem;
@@ -61,37 +59,10 @@ void move_into_place(const fs::path& staged, const fs::path& target) {
     if (!old.empty()) fs::remove_all(old, ec);
 }
 
-// Runs fn(0) .. fn(count - 1) on all cores. The first exception stops the
-// remaining work and is rethrown here, at the thread boundary.
-void parallel_for(std::size_t count, const std::function<void(std::size_t)>& fn) {
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr failure;
-    std::mutex failure_mutex;
-    auto worker = [&] {
-        for (;;) {
-            std::size_t i = next.fetch_add(1);
-            if (i >= count) return;
-            try {
-                fn(i);
-            } catch (...) {
-                std::lock_guard lock(failure_mutex);
-                if (!failure) failure = std::current_exception();
-                next = count;  // stop the others
-            }
-        }
-    };
-    unsigned n = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), static_cast<unsigned>(count)));
-    std::vector<std::thread> threads;
-    for (unsigned t = 1; t < n; ++t) threads.emplace_back(worker);
-    worker();
-    for (auto& t : threads) t.join();
-    if (failure) std::rethrow_exception(failure);
-}
-
 // Reads every .deb; results in input order.
 std::vector<deb::DebFile> read_debs(const std::vector<fs::path>& paths, const std::vector<deb::ResolvedPackage>& pkgs) {
     std::vector<deb::DebFile> out(paths.size());
-    parallel_for(paths.size(), [&](std::size_t i) {
+    util::parallel_for(paths.size(), 0, [&](std::size_t i, unsigned) {
         out[i] = deb::read_deb(paths[i], fmt::format("{} {} ({})", pkgs[i].name, pkgs[i].version, pkgs[i].arch));
     });
     return out;
@@ -239,7 +210,7 @@ ArchBuild build_arch(const ImageSpec& generic_spec, const Lock& lock, const std:
                                              filters.size(), filters.size() == 1 ? "" : "s");
     progress.update(layering, 0, 0);
     std::vector<oci::Layer> layers(filters.size());
-    parallel_for(filters.size(), [&](std::size_t i) {
+    util::parallel_for(filters.size(), 0, [&](std::size_t i, unsigned) {
         auto blob = layout.begin_blob();
         oci::LayerCompressor compressor(compression, [&](std::string_view bytes) { blob.write(bytes); });
         oci::TarWriter tar(compressor.sink(), epoch);

@@ -52,6 +52,7 @@ OrderedJson descriptor_json(const Descriptor& descriptor) {
     out["mediaType"] = descriptor.media_type;
     out["digest"] = descriptor.digest;
     out["size"] = descriptor.size;
+    if (!descriptor.artifact_type.empty()) out["artifactType"] = descriptor.artifact_type;
     if (descriptor.platform) out["platform"] = platform_json(*descriptor.platform);
     if (!descriptor.annotations.empty()) out["annotations"] = string_map(descriptor.annotations);
     return out;
@@ -159,6 +160,7 @@ Descriptor parse_descriptor(const Json& object, std::string_view what) {
         descriptor.platform = parse_platform(*platform, what);
     }
     descriptor.annotations = get_string_map(object, "annotations", what);
+    descriptor.artifact_type = get_string(object, "artifactType", what);
     return descriptor;
 }
 
@@ -312,10 +314,12 @@ std::string to_json(const Manifest& manifest) {
     OrderedJson doc = OrderedJson::object();
     doc["schemaVersion"] = 2;
     doc["mediaType"] = manifest.media_type;
+    if (!manifest.artifact_type.empty()) doc["artifactType"] = manifest.artifact_type;
     doc["config"] = descriptor_json(manifest.config);
     OrderedJson layers = OrderedJson::array();
     for (const auto& layer : manifest.layers) layers.push_back(descriptor_json(layer));
     doc["layers"] = std::move(layers);
+    if (manifest.subject) doc["subject"] = descriptor_json(*manifest.subject);
     if (!manifest.annotations.empty()) doc["annotations"] = string_map(manifest.annotations);
     return dump(doc, "image manifest");
 }
@@ -389,6 +393,8 @@ Manifest parse_manifest(std::string_view json, std::string_view what) {
     const Json* layers = member(doc, "layers");
     if (!layers || !layers->is_array()) malformed(what, "\"layers\" is missing");
     for (const auto& layer : *layers) manifest.layers.push_back(parse_descriptor(layer, what));
+    manifest.artifact_type = get_string(doc, "artifactType", what);
+    if (const Json* subject = member(doc, "subject")) manifest.subject = parse_descriptor(*subject, what);
     manifest.annotations = get_string_map(doc, "annotations", what);
     return manifest;
 }

@@ -236,7 +236,10 @@ Descriptor LayoutWriter::write_image(const ImageConfig& config, const std::vecto
         if (config.diff_ids[i] != layer.diff_id || !is_sha256_digest(layer.diff_id))
             throw Error(ErrorCode::Internal, "layer " + std::to_string(i) + " has diff_id \"" + layer.diff_id +
                                                  "\" but the image config lists \"" + config.diff_ids[i] + "\"");
-        Descriptor blob{std::string(layer_media_type(layer.compression)), layer.digest, layer.size, {}, {}};
+        Descriptor blob;
+        blob.media_type = std::string(layer_media_type(layer.compression));
+        blob.digest = layer.digest;
+        blob.size = layer.size;
         if (!has_blob(blob))
             throw Error(ErrorCode::Internal, "layer " + layer.digest + " (" + std::to_string(layer.size) +
                                                  " bytes) is not in the image layout " + m_dir.string());
@@ -283,12 +286,10 @@ const LayoutImage* Layout::find(const Platform& platform) const {
     return nullptr;
 }
 
-Layout read_layout(const fs::path& dir, std::string_view ref_name) {
+Descriptor select_layout_entry(const fs::path& dir, std::string_view ref_name) {
     if (!fs::exists(dir / "oci-layout") || !fs::exists(dir / "index.json"))
         throw Error(ErrorCode::NotFound, dir.string() + " is not an OCI image layout (no oci-layout or index.json)",
                     "give the directory `slate build -o` wrote");
-    Layout layout;
-    layout.dir = dir;
     Index top_index = parse_index(util::read_file(dir / "index.json"), (dir / "index.json").string());
 
     std::vector<std::string> names;
@@ -319,6 +320,14 @@ Layout read_layout(const fs::path& dir, std::string_view ref_name) {
                                      : "no image named \"" + std::string(ref_name) + "\" in " + dir.string(),
                     "references in this layout: " + list);
     }
+    return *chosen;
+}
+
+Layout read_layout(const fs::path& dir, std::string_view ref_name) {
+    Layout layout;
+    layout.dir = dir;
+    const Descriptor selected = select_layout_entry(dir, ref_name);
+    const Descriptor* chosen = &selected;
     layout.top = *chosen;
     auto name = chosen->annotations.find(std::string(annotation::RefName));
     if (name != chosen->annotations.end()) layout.ref_name = name->second;

@@ -21,99 +21,31 @@
 
 #include "slate/error.hpp"
 #include "slate/util/hash.hpp"
+#include "curl_support.hpp"
 
 namespace slate::util {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using curl::append_header;
+using curl::describe_status;
+using curl::format_delay;
+using curl::HeaderList;
+using curl::retry_delay;
+using curl::set_option;
 
-// Owns one CURL easy handle. Reusing it across requests (curl_easy_reset keeps
-// the connection and DNS caches) lets consecutive downloads share connections.
-class CurlEasy {
-public:
-    CurlEasy() : m_handle(curl_easy_init()) {
-        if (!m_handle) throw Error(ErrorCode::Internal, "cannot create a libcurl handle");
-    }
-    CURL* get() const { return m_handle.get(); }
-
-private:
-    struct Deleter {
-        void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-    };
-    std::unique_ptr<CURL, Deleter> m_handle;
-};
+// The handle type the header forward-declares.
+class CurlEasy : public curl::Easy {};
 
 namespace {
 
-constexpr auto MaxDelay = std::chrono::milliseconds(60s);
 constexpr auto ProgressInterval = 100ms;
 constexpr const char* NetworkHint = "check the network, or the mirror (--mirror / SLATE_MIRROR / the apt sources)";
-
-// libcurl's global state is initialised once per process, from whichever
-// thread gets here first. A failed initialisation is retried on the next call.
-void ensure_curl_initialised() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-            throw Error(ErrorCode::Internal, "cannot initialise libcurl (curl_global_init failed)");
-    });
-}
-
-struct HeaderListDeleter {
-    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using HeaderList = std::unique_ptr<curl_slist, HeaderListDeleter>;
-
-void append_header(HeaderList& list, const std::string& line) {
-    curl_slist* head = curl_slist_append(list.get(), line.c_str());
-    if (!head) throw std::bad_alloc();
-    (void)list.release();  // `head` is the same list (or a new one when it was empty)
-    list.reset(head);
-}
-
-template <typename T>
-void set_option(CURL* easy, CURLoption option, T value) {
-    CURLcode rc = curl_easy_setopt(easy, option, value);
-    if (rc != CURLE_OK)
-        throw Error(ErrorCode::Internal, fmt::format("libcurl refused option {}: {}", static_cast<int>(option),
-                                                     curl_easy_strerror(rc)));
-}
 
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
     if (text.size() < prefix.size()) return false;
     for (std::size_t i = 0; i < prefix.size(); ++i)
         if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
     return true;
-}
-
-const char* reason_phrase(long status) {
-    switch (status) {
-        case 300: return "Multiple Choices";
-        case 301: return "Moved Permanently";
-        case 302: return "Found";
-        case 304: return "Not Modified";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 407: return "Proxy Authentication Required";
-        case 408: return "Request Timeout";
-        case 410: return "Gone";
-        case 416: return "Range Not Satisfiable";
-        case 429: return "Too Many Requests";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        case 504: return "Gateway Timeout";
-        default: return "";
-    }
-}
-
-std::string describe_status(long status) {
-    std::string text = fmt::format("HTTP {}", status);
-    if (const char* reason = reason_phrase(status); *reason) text += fmt::format(" {}", reason);
-    return text;
 }
 
 // Removes every occurrence of the URL's "user:password@" from a text that may
@@ -125,21 +57,6 @@ std::string without_credentials(std::string text, std::string_view url) {
     std::string userinfo(url.substr(start, url.size() - clean.size()));
     for (std::size_t at; (at = text.find(userinfo)) != std::string::npos;) text.erase(at, userinfo.size());
     return text;
-}
-
-std::string format_delay(std::chrono::milliseconds delay) {
-    if (delay < 1s) return fmt::format("{}ms", delay.count());
-    return fmt::format("{:.1f}s", static_cast<double>(delay.count()) / 1000.0);
-}
-
-// backoff, 2*backoff, 4*backoff ... capped at a minute; a server's Retry-After
-// (also capped at a minute) lengthens the wait but never shortens it.
-std::chrono::milliseconds retry_delay(std::chrono::milliseconds backoff, int attempt, std::chrono::seconds retry_after) {
-    std::chrono::milliseconds delay = std::max(backoff, std::chrono::milliseconds(0));
-    for (int i = 1; i < attempt && delay < MaxDelay; ++i) delay *= 2;
-    delay = std::min<std::chrono::milliseconds>(delay, MaxDelay);
-    if (retry_after > 0s) delay = std::max<std::chrono::milliseconds>(delay, std::min<std::chrono::milliseconds>(retry_after, MaxDelay));
-    return delay;
 }
 
 // Where the bytes of a transfer go. Every attempt starts from scratch.
@@ -355,22 +272,13 @@ void configure(CURL* easy, const HttpOptions& options, const HttpRequest& reques
 // Sorts a libcurl failure into retry-or-not and an actionable error.
 Outcome classify_curl_error(CURLcode rc, const std::string& shown, const std::string& cause) {
     std::string reason = curl_easy_strerror(rc);
+    if (curl::is_unreachable(rc))
+        return failure(Outcome::Kind::Retry, ErrorCode::Network, fmt::format("cannot reach {}: {}", shown, cause),
+                       NetworkHint, reason);
+    if (curl::is_transient(rc))
+        return failure(Outcome::Kind::Retry, ErrorCode::Network, fmt::format("cannot download {}: {}", shown, cause),
+                       NetworkHint, reason);
     switch (rc) {
-        case CURLE_COULDNT_RESOLVE_PROXY:
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_CONNECT:
-        case CURLE_SSL_CONNECT_ERROR:
-            return failure(Outcome::Kind::Retry, ErrorCode::Network, fmt::format("cannot reach {}: {}", shown, cause),
-                           NetworkHint, reason);
-        case CURLE_OPERATION_TIMEDOUT:
-        case CURLE_PARTIAL_FILE:
-        case CURLE_GOT_NOTHING:
-        case CURLE_SEND_ERROR:
-        case CURLE_RECV_ERROR:
-        case CURLE_HTTP2:
-        case CURLE_HTTP2_STREAM:
-            return failure(Outcome::Kind::Retry, ErrorCode::Network,
-                           fmt::format("cannot download {}: {}", shown, cause), NetworkHint, reason);
         case CURLE_FILE_COULDNT_READ_FILE:
             return failure(Outcome::Kind::Fail, ErrorCode::NotFound, fmt::format("cannot read {}: {}", shown, cause),
                            "check that the local mirror directory has this file and that it is readable");
@@ -532,7 +440,7 @@ HttpResponse fetch(CURL* easy, const HttpOptions& options, LogSink& log, Progres
 
 CurlHttpClient::CurlHttpClient(HttpOptions options, LogSink& log, ProgressSink& progress)
     : m_options(std::move(options)), m_log(log), m_progress(progress) {
-    ensure_curl_initialised();
+    curl::ensure_initialised();
     m_easy = std::make_unique<CurlEasy>();
 }
 

@@ -32,6 +32,9 @@ inline constexpr std::string_view LayerZstd = "application/vnd.oci.image.layer.v
 // layout another tool produced.
 inline constexpr std::string_view DockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json";
 inline constexpr std::string_view DockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr std::string_view DockerConfig = "application/vnd.docker.container.image.v1+json";
+// The empty JSON object "{}": the config of artifacts that have none (image spec 1.1).
+inline constexpr std::string_view Empty = "application/vnd.oci.empty.v1+json";
 }  // namespace media_type
 
 namespace annotation {
@@ -72,6 +75,7 @@ struct Descriptor {
     std::uint64_t size = 0;
     std::optional<Platform> platform;  // only in an index's list of manifests
     Annotations annotations;
+    std::string artifact_type;  // an artifact's type (signatures, attestations, SBOMs); empty for images
 
     // The digest's hex part: the blob's file name under blobs/sha256.
     std::string_view hex() const;
@@ -138,8 +142,10 @@ ImageConfig make_image_config(Platform platform, std::int64_t created, RuntimeCo
 
 struct Manifest {
     std::string media_type{media_type::ImageManifest};
+    std::string artifact_type;         // set for artifacts (image spec 1.1), empty for images
     Descriptor config;
     std::vector<Descriptor> layers;
+    std::optional<Descriptor> subject;  // the manifest this artifact refers to (referrers API)
     Annotations annotations;
 };
 

@@ -127,6 +127,11 @@ struct Layout {
     std::filesystem::path blob_path(std::string_view digest) const { return oci::blob_path(dir, digest); }
 };
 
+// The entry of DIR/index.json named `ref_name`; with an empty name the only
+// entry, else the one named "latest". Throws slate::Error: NotFound (no
+// layout, or no such entry: the message lists the names there are), Parse.
+Descriptor select_layout_entry(const std::filesystem::path& dir, std::string_view ref_name = {});
+
 // Reads the layout in `dir`. With an empty `ref_name` index.json must list
 // exactly one entry. Manifests in an index whose platform os is "unknown"
 // (attestations) are skipped. Throws slate::Error: NotFound (no layout, or

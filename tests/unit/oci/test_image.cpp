@@ -88,9 +88,9 @@ TEST_F(OciSchema, ConfigManifestAndIndexValidate) {
 
     Index index;
     index.manifests.push_back(Descriptor{std::string(media_type::ImageManifest), "sha256:" + HexC, 500,
-                                         platform_for_debian_arch("amd64"), {}});
+                                         platform_for_debian_arch("amd64"), {}, {}});
     index.manifests.push_back(Descriptor{std::string(media_type::ImageManifest), "sha256:" + HexD, 501,
-                                         platform_for_debian_arch("arm64"), {}});
+                                         platform_for_debian_arch("arm64"), {}, {}});
     expect_valid("image-index-schema.json", to_json(index));
     expect_valid("image-layout-schema.json", OciLayoutContent);
 }
@@ -177,7 +177,7 @@ TEST(ManifestJson, GoldenBytes) {
     Layer zstd = gzip_layer();
     zstd.compression = Compression::Zstd;
     zstd.digest = "sha256:" + HexC;
-    Manifest manifest = make_manifest(Descriptor{std::string(media_type::ImageConfig), "sha256:" + HexD, 321, {}, {}},
+    Manifest manifest = make_manifest(Descriptor{std::string(media_type::ImageConfig), "sha256:" + HexD, 321, {}, {}, {}},
                                       {gzip_layer(), zstd},
                                       image_annotations({Epoch, "python", "", "", "", "3.11", ""}));
     std::string expected =
@@ -196,9 +196,9 @@ TEST(ManifestJson, GoldenBytes) {
 TEST(IndexJson, GoldenBytes) {
     Index index;
     index.manifests.push_back(Descriptor{std::string(media_type::ImageManifest), "sha256:" + HexC, 500,
-                                         platform_for_debian_arch("amd64"), {}});
+                                         platform_for_debian_arch("amd64"), {}, {}});
     index.manifests.push_back(Descriptor{std::string(media_type::ImageManifest), "sha256:" + HexD, 501,
-                                         platform_for_debian_arch("arm64"), {{"k", "v"}}});
+                                         platform_for_debian_arch("arm64"), {{"k", "v"}}, {}});
     std::string expected =
         R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
         R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:)" + HexC +
@@ -246,7 +246,7 @@ TEST(ImageJson, RoundTrips) {
 
     Index index;
     index.manifests.push_back(Descriptor{std::string(media_type::ImageManifest), "sha256:" + HexC, 5,
-                                         platform_for_debian_arch("armhf"), {{"a", "b"}}});
+                                         platform_for_debian_arch("armhf"), {{"a", "b"}}, {}});
     Index parsed_index = parse_index(to_json(index));
     ASSERT_EQ(parsed_index.manifests.size(), 1u);
     EXPECT_EQ(parsed_index.manifests[0].platform, (Platform{"arm", "linux", "v7"}));

@@ -1,0 +1,100 @@
+#include "curl_support.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <new>
+
+namespace slate::util::curl {
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto MaxDelay = std::chrono::milliseconds(60s);
+
+const char* reason_phrase(long status) {
+    switch (status) {
+        case 300: return "Multiple Choices";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 407: return "Proxy Authentication Required";
+        case 408: return "Request Timeout";
+        case 410: return "Gone";
+        case 416: return "Range Not Satisfiable";
+        case 429: return "Too Many Requests";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 502: return "Bad Gateway";
+        case 503: return "Service Unavailable";
+        case 504: return "Gateway Timeout";
+        default: return "";
+    }
+}
+
+}  // namespace
+
+Easy::Easy() : m_handle(curl_easy_init()) {
+    if (!m_handle) throw Error(ErrorCode::Internal, "cannot create a libcurl handle");
+}
+
+void ensure_initialised() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            throw Error(ErrorCode::Internal, "cannot initialise libcurl (curl_global_init failed)");
+    });
+}
+
+void append_header(HeaderList& list, const std::string& line) {
+    curl_slist* head = curl_slist_append(list.get(), line.c_str());
+    if (!head) throw std::bad_alloc();
+    (void)list.release();  // `head` is the same list (or a new one when it was empty)
+    list.reset(head);
+}
+
+bool is_unreachable(CURLcode rc) {
+    return rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
+           rc == CURLE_SSL_CONNECT_ERROR;
+}
+
+bool is_transient(CURLcode rc) {
+    switch (rc) {
+        case CURLE_OPERATION_TIMEDOUT:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_GOT_NOTHING:
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+            return true;
+        default:
+            return is_unreachable(rc);
+    }
+}
+
+std::string describe_status(long status) {
+    std::string text = fmt::format("HTTP {}", status);
+    if (const char* reason = reason_phrase(status); *reason) text += fmt::format(" {}", reason);
+    return text;
+}
+
+std::string format_delay(std::chrono::milliseconds delay) {
+    if (delay < 1s) return fmt::format("{}ms", delay.count());
+    return fmt::format("{:.1f}s", static_cast<double>(delay.count()) / 1000.0);
+}
+
+std::chrono::milliseconds retry_delay(std::chrono::milliseconds backoff, int attempt, std::chrono::seconds retry_after) {
+    std::chrono::milliseconds delay = std::max(backoff, std::chrono::milliseconds(0));
+    for (int i = 1; i < attempt && delay < MaxDelay; ++i) delay *= 2;
+    delay = std::min<std::chrono::milliseconds>(delay, MaxDelay);
+    if (retry_after > 0s)
+        delay = std::max<std::chrono::milliseconds>(delay, std::min<std::chrono::milliseconds>(retry_after, MaxDelay));
+    return delay;
+}
+
+}  // namespace slate::util::curl
