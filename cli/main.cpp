@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     cli::add_build_command(app, ctx);
     cli::add_run_command(app, ctx);
     cli::add_test_command(app, ctx);
+    cli::add_sbom_command(app, ctx);
     cli::add_registry_commands(app, ctx);
 
     try {

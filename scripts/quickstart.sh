@@ -3,12 +3,45 @@
 # resolve and lock every starter image under images/ for all its
 # architectures from Debian's signed archive (the mirror comes from the host's
 # apt sources unless SLATE_MIRROR is set), then build the python image for
-# amd64 and arm64 and run its tests on this machine's architecture.
+# amd64 and arm64, run its tests on this machine's architecture, publish it to
+# a throwaway registry on loopback (Debian's docker-registry) and run its
+# tests again on the image pulled back from there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 build/slate lock images/*.yaml
 build/slate build images/python.yaml --lock images/python.lock.json -o out/python --test
+
+registry_dir=$(mktemp -d)
+registry_pid=""
+cleanup() {
+    if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
+    rm -rf "$registry_dir"
+}
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$registry_dir/config.yml" <<CONFIG
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $registry_dir/storage
+http:
+  addr: 127.0.0.1:$port
+CONFIG
+timeout 1800 docker-registry serve "$registry_dir/config.yml" >"$registry_dir/log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 50); do
+    if curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; then break; fi
+    sleep 0.2
+done
+ref=127.0.0.1:$port/slate/python:latest
+build/slate push out/python "$ref"
+build/slate inspect "$ref"
+build/slate test images/python.yaml "$ref"
+
 echo
 echo "Locked: $(ls images/*.lock.json | tr '\n' ' ')"
 echo "Built and tested: out/python (an OCI image layout; try: build/slate run out/python -- -c 'print(42)')"
+echo "Pushed to a local registry, pulled back and tested again (the registry is gone now)."

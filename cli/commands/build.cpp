@@ -38,6 +38,7 @@ void print_result(const build::BuildResult& result, const std::string& output, b
     if (json) {
         nlohmann::ordered_json doc;
         doc["digest"] = result.digest;
+        doc["sboms"] = result.sboms;
         doc["images"] = nlohmann::ordered_json::array();
         for (const auto& image : result.images) {
             nlohmann::ordered_json layers = nlohmann::ordered_json::array();
@@ -60,6 +61,7 @@ void print_result(const build::BuildResult& result, const std::string& output, b
                    static_cast<double>(image.compressed_size) / (1024.0 * 1024.0),
                    static_cast<double>(image.uncompressed_size) / (1024.0 * 1024.0), image.manifest_digest);
     fmt::print("{} -> {}\n", result.digest, output);
+    for (const auto& sbom : result.sboms) fmt::print("SBOM: {}\n", sbom);
 }
 
 void run_build(Context& ctx, const BuildArgs& args) {

@@ -20,6 +20,10 @@ void add_lock_command(CLI::App& app, Context& ctx);
 void add_build_command(CLI::App& app, Context& ctx);
 void add_run_command(CLI::App& app, Context& ctx);
 void add_test_command(CLI::App& app, Context& ctx);
+void add_sbom_command(CLI::App& app, Context& ctx);
+
+// "linux/arm64/v8" -> Platform (registry.cpp); Usage error when malformed.
+oci::Platform parse_platform_flag(const std::string& text);
 // push, pull, copy, inspect, tags, login, logout (registry.cpp).
 void add_registry_commands(CLI::App& app, Context& ctx);
 

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "slate/build/image_sbom.hpp"
 #include "slate/build/rootfs.hpp"
 #include "slate/build/system_files.hpp"
 #include "slate/deb/deb822.hpp"
@@ -19,7 +20,9 @@
 #include "slate/oci/image.hpp"
 #include "slate/oci/layout.hpp"
 #include "slate/oci/tar.hpp"
+#include "slate/sbom/spdx.hpp"
 #include "slate/util/fs.hpp"
+#include "slate/util/hash.hpp"
 #include "slate/util/parallel.hpp"
 
 namespace slate::build {
@@ -146,6 +149,7 @@ oci::RuntimeConfig runtime_config(const ImageSpec& spec, const SystemFiles& syst
 struct ArchBuild {
     BuiltImage image;
     oci::Descriptor manifest;
+    sbom::Catalog catalog;  // what the image holds; its subject names the manifest digest
 };
 
 // The spec as built for `arch`: "${ARCH}" in paths (e.g. an alternatives
@@ -201,6 +205,10 @@ ArchBuild build_arch(const ImageSpec& generic_spec, const Lock& lock, const std:
     auto system = write_system_files(root, spec, installed);
 
     ArchBuild out;
+    // The SBOM goes into the image it describes, so it cannot name the
+    // image's digest; the copy written next to the image does.
+    out.catalog = catalog_rootfs(root, spec, locked, arch, epoch);
+    root.put_file(in_image_sbom_path(spec), sbom::to_spdx_json(out.catalog));
     out.image.arch = arch;
     out.image.packages = locked.packages.size();
     // Layers are independent: tar and compress them in parallel, keep their order.
@@ -241,6 +249,7 @@ ArchBuild build_arch(const ImageSpec& generic_spec, const Lock& lock, const std:
     out.manifest = layout.write_image(config, layers, annotations);
     out.image.manifest_digest = out.manifest.digest;
     out.image.config_digest = oci::parse_manifest(util::read_file(layout.blob_path(out.manifest.digest))).config.digest;
+    out.catalog.subject.digest = out.manifest.digest;
     return out;
 }
 
@@ -276,11 +285,13 @@ BuildResult build_image(const ImageSpec& spec, const Lock& lock, util::BlobCache
     oci::LayoutWriter layout(layout_dir);
     BuildResult result;
     std::vector<oci::Descriptor> manifests;
+    std::vector<sbom::Catalog> catalogs;
     for (const auto& arch : archs) {
         try {
             auto built = build_arch(spec, lock, arch, epoch, cache, options, layout, log, progress);
             manifests.push_back(built.manifest);
             result.images.push_back(std::move(built.image));
+            catalogs.push_back(std::move(built.catalog));
         } catch (Error& e) {
             e.add_context(fmt::format("while building image {} for {}", spec.name, arch));
             throw;
@@ -297,6 +308,28 @@ BuildResult build_image(const ImageSpec& spec, const Lock& lock, util::BlobCache
     result.digest = top.digest;
     if (options.before_commit) options.before_commit(layout_dir);
 
+    // The SBOMs next to the image: OUTPUT.spdx.json for one architecture;
+    // with several, OUTPUT.<os>-<arch>.spdx.json each and OUTPUT.spdx.json
+    // the index document linking them.
+    std::vector<std::pair<fs::path, std::string>> sboms;
+    const fs::path index_sbom = fs::path(options.output.string() + ".spdx.json");
+    if (catalogs.size() == 1) {
+        sboms.emplace_back(index_sbom, sbom::to_spdx_json(catalogs.front()));
+    } else {
+        std::vector<sbom::PlatformDocument> platforms;
+        for (const auto& catalog : catalogs) {
+            std::string tag = catalog.subject.platform;
+            std::replace(tag.begin(), tag.end(), '/', '-');
+            std::string document = sbom::to_spdx_json(catalog);
+            platforms.push_back({catalog.subject, sbom::spdx_namespace(catalog.subject), util::sha256_hex(document)});
+            sboms.emplace_back(fs::path(options.output.string() + "." + tag + ".spdx.json"), std::move(document));
+        }
+        sbom::Subject index;
+        index.name = spec.name;
+        index.digest = top.digest;
+        sboms.emplace_back(index_sbom, sbom::to_spdx_index_json(index, epoch, platforms));
+    }
+
     if (options.format == OutputFormat::DockerArchive) {
         fs::path staged_file = staging.path() / "image.tar";
         oci::write_docker_archive(layout_dir, oci::platform_for_debian_arch(archs.front()), staged_file,
@@ -304,6 +337,10 @@ BuildResult build_image(const ImageSpec& spec, const Lock& lock, util::BlobCache
         move_into_place(staged_file, options.output);
     } else {
         move_into_place(layout_dir, options.output);
+    }
+    for (const auto& [path, document] : sboms) {
+        util::write_file_atomic(path, document);
+        result.sboms.push_back(path.string());
     }
     return result;
 }

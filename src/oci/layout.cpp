@@ -287,6 +287,10 @@ const LayoutImage* Layout::find(const Platform& platform) const {
 }
 
 Descriptor select_layout_entry(const fs::path& dir, std::string_view ref_name) {
+    if (!fs::exists(dir))
+        throw Error(ErrorCode::NotFound, dir.string() + " does not exist",
+                    "give an OCI layout directory (slate build -o, slate pull), oci:DIR, docker-archive:FILE or a "
+                    "registry reference");
     if (!fs::exists(dir / "oci-layout") || !fs::exists(dir / "index.json"))
         throw Error(ErrorCode::NotFound, dir.string() + " is not an OCI image layout (no oci-layout or index.json)",
                     "give the directory `slate build -o` wrote");

@@ -235,6 +235,11 @@ HttpResponse Client::send(HttpRequest& request, std::string_view repository, std
 
 void Client::fail(const HttpResponse& response, std::string_view what, std::string_view repository) {
     std::string where = repository.empty() ? registry() : fmt::format("{}/{}", registry(), repository);
+    if (response.status == 0 && (response.transport_error.find("certificate") != std::string::npos ||
+                                 response.transport_error.find("SSL") != std::string::npos))
+        throw Error(ErrorCode::Network, fmt::format("cannot {} {}: {}", what, where, response.transport_error),
+                    "give the CA that signed the registry's certificate with --ca-file (SLATE_CA_FILE), or "
+                    "--insecure to skip the check");
     if (response.status == 0)
         throw Error(ErrorCode::Network, fmt::format("cannot {} {}: {}", what, where, response.transport_error),
                     m_options.insecure || is_loopback_host(registry())

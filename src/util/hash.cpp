@@ -49,6 +49,20 @@ std::string to_hex(const Sha256Digest& digest) {
     return hex;
 }
 
+std::string sha1_hex(std::string_view data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha1(), nullptr) != 1)
+        throw Error(ErrorCode::Internal, "OpenSSL cannot compute a SHA-1");
+    static constexpr char Hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < size; ++i) {
+        out += Hex[digest[i] >> 4];
+        out += Hex[digest[i] & 15];
+    }
+    return out;
+}
+
 std::string sha256_hex(std::string_view data) {
     Sha256 hash;
     hash.update(data);

@@ -3,7 +3,7 @@
 // must refuse without leaving output behind.
 #include <nlohmann/json.hpp>
 
-#include "integration/archive_test.hpp"
+#include "integration/build_test.hpp"
 #include "slate/oci/layout.hpp"
 #include "slate/util/fs.hpp"
 #include "support/json_schema.hpp"
@@ -12,48 +12,6 @@ namespace slate::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-class BuildCommand : public ArchiveTest {
-protected:
-    // A spec over the fixture archive; `extra` is appended as YAML.
-    fs::path write_spec(const std::string& packages, const std::string& extra = "", const std::string& name = "app") {
-        auto path = m_work.path() / (name + ".yaml");
-        util::write_file_atomic(path, spec_head(name, packages) +
-                                          "archs: [amd64, arm64]\n"
-                                          "accounts:\n"
-                                          "  run-as: nonroot\n"
-                                          "  users: [{username: nonroot, uid: 65532, gid: 65532}]\n"
-                                          "  groups: [{groupname: nonroot, gid: 65532}]\n"
-                                          "entrypoint: {command: [/usr/bin/hello]}\n" + extra);
-        return path;
-    }
-
-    util::ProcessResult build(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env = {},
-                              const fs::path& cache_dir = {}) const {
-        std::vector<std::string> argv{slate_binary().string(), "--cache-dir",
-                                      (cache_dir.empty() ? cache() : cache_dir).string(), "build"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        util::ProcessOptions options;
-        options.env = {{"SLATE_APT_ROOT", m_apt_root.path().string()}, {"SLATE_RETRIES", "1"}};
-        options.env.insert(options.env.end(), env.begin(), env.end());
-        options.unset_env = {"SLATE_MIRROR", "SLATE_CACHE", "SLATE_KEYRING", "SLATE_OFFLINE", "SOURCE_DATE_EPOCH"};
-        options.timeout = std::chrono::seconds(300);
-        return util::run_process(argv, options);
-    }
-
-    static std::string digest_of(const util::ProcessResult& r) {
-        return nlohmann::json::parse(r.out).at("digest").get<std::string>();
-    }
-
-    // No output and no staging directory was left in the work directory.
-    void expect_nothing_written(const fs::path& output) {
-        EXPECT_FALSE(fs::exists(output)) << output;
-        for (const auto& entry : fs::directory_iterator(output.parent_path()))
-            EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
-    }
-
-    TempDir m_work;
-};
 
 TEST_F(BuildCommand, MultiArchLayoutValidatesAgainstTheOciSchemas) {
     auto spec = write_spec("app");

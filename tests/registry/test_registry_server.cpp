@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -18,16 +17,12 @@
 #include "support/fault_proxy.hpp"
 #include "support/paths.hpp"
 #include "support/registry_server.hpp"
+#include "support/socket_util.hpp"
 
 namespace slate::test {
 namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string lower(std::string text) {
-    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return text;
-}
 
 struct Response {
     int curl_exit = -1;  // 0 when curl got an HTTP answer
@@ -37,21 +32,7 @@ struct Response {
     std::string curl_error;
 
     // A header of the final response ("" when absent); `name` in lowercase.
-    std::string header(const std::string& name) const {
-        std::size_t pos = 0;
-        while ((pos = headers.find("\r\n", pos)) != std::string::npos) {
-            pos += 2;
-            std::size_t end = headers.find("\r\n", pos);
-            std::string line = headers.substr(pos, end == std::string::npos ? end : end - pos);
-            std::size_t colon = line.find(':');
-            if (colon != std::string::npos && lower(line.substr(0, colon)) == name) {
-                std::string value = line.substr(colon + 1);
-                value.erase(0, value.find_first_not_of(' '));
-                return value;
-            }
-        }
-        return {};
-    }
+    std::string header(const std::string& name) const { return header_value(headers, name); }
 };
 
 // The curl CLI: an independent HTTP client with captured headers and body.
@@ -137,22 +118,8 @@ std::string token_for(Curl& curl, const RegistryServer& registry, const std::str
     return nlohmann::json::parse(response.body).at("token").get<std::string>();
 }
 
-std::string base64url_decode(const std::string& text) {
-    static const std::string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    unsigned acc = 0;
-    int bits = 0;
-    for (char c : text) {
-        acc = (acc << 6) | static_cast<unsigned>(Alphabet.find(c));
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xff);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    return out;
-}
+// Throws std::bad_optional_access for text outside the base64url alphabet.
+std::string base64url_decode(const std::string& text) { return base64_decode(text, Base64Alphabet::Url).value(); }
 
 TEST(RegistryServer, AnonymousAnswersTheApiBase) {
     RegistryServer registry;

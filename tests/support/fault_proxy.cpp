@@ -1,20 +1,13 @@
 #include "support/fault_proxy.hpp"
 
-#include <arpa/inet.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <charconv>
-#include <cstdint>
-#include <cstring>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
@@ -38,60 +31,8 @@ constexpr auto BodyTimeout = 30s;
 constexpr auto LingerTimeout = 2s;
 constexpr std::size_t MaxHeadSize = 64 * 1024;
 constexpr std::size_t MaxDiscardedBody = 64 * 1024 * 1024;
-constexpr int PollMilliseconds = 100;
-
-bool send_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
-    return text;
-}
-
-// The value of header `name` (lowercase) in a request head, or "".
-std::string header_value(std::string_view head, std::string_view name) {
-    std::size_t pos = head.find("\r\n");
-    while (pos != std::string_view::npos && pos < head.size()) {
-        pos += 2;
-        std::size_t end = head.find("\r\n", pos);
-        std::string_view line = head.substr(pos, end == std::string_view::npos ? end : end - pos);
-        std::size_t colon = line.find(':');
-        if (colon != std::string_view::npos && lower(trim(line.substr(0, colon))) == name)
-            return std::string(trim(line.substr(colon + 1)));
-        pos = end;
-    }
-    return {};
-}
-
-const char* reason_phrase(int status) {
-    switch (status) {
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 408: return "Request Timeout";
-        case 429: return "Too Many Requests";
-        case 500: return "Internal Server Error";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        case 504: return "Gateway Timeout";
-        default: return "Injected Fault";
-    }
-}
+constexpr auto PollInterval = 100ms;
+constexpr std::size_t ReadChunk = 64 * 1024;
 
 // Splits "HOST:PORT" at the last ':'.
 std::pair<std::string, std::string> split_host_port(const std::string& text) {
@@ -116,10 +57,7 @@ int connect_to(const std::string& host, const std::string& port) {
         }
     }
     ::freeaddrinfo(found);
-    if (fd >= 0) {
-        int one = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
+    if (fd >= 0) set_no_delay(fd);
     return fd;
 }
 
@@ -128,34 +66,14 @@ int connect_to(const std::string& host, const std::string& port) {
 FaultProxy::FaultProxy(std::string upstream_host_port) {
     std::tie(m_upstream_host, m_upstream_port) = split_host_port(upstream_host_port);
     m_deadline = std::chrono::steady_clock::now() + Lifetime;
-    m_listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (m_listen_fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(m_listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(m_listen_fd, 128) != 0 ||
-        ::getsockname(m_listen_fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        int err = errno;
-        ::close(m_listen_fd);
-        throw std::runtime_error(std::string("FaultProxy: cannot listen on 127.0.0.1: ") + std::strerror(err));
-    }
-    m_port = ntohs(addr.sin_port);
-    m_wake_fd = ::eventfd(0, EFD_CLOEXEC);
-    if (m_wake_fd < 0) {
-        int err = errno;
-        ::close(m_listen_fd);
-        throw std::runtime_error(std::string("eventfd: ") + std::strerror(err));
-    }
     m_accept_thread = std::thread([this] { accept_loop(); });
 }
 
 FaultProxy::~FaultProxy() {
     m_stopping = true;
-    std::uint64_t one = 1;
-    (void)!::write(m_wake_fd, &one, sizeof one);  // never read back: stays readable for every poll()
+    m_wake.signal();
     if (m_accept_thread.joinable()) m_accept_thread.join();
-    ::close(m_listen_fd);
+    m_listener.close();
     std::list<std::unique_ptr<Connection>> live;
     {
         // Under the lock: a thread publishes its upstream fd under it too, and
@@ -172,10 +90,9 @@ FaultProxy::~FaultProxy() {
         ::close(connection->client_fd);
         if (connection->upstream_fd >= 0) ::close(connection->upstream_fd);
     }
-    ::close(m_wake_fd);
 }
 
-std::string FaultProxy::host() const { return "127.0.0.1:" + std::to_string(m_port); }
+std::string FaultProxy::host() const { return "127.0.0.1:" + std::to_string(port()); }
 std::string FaultProxy::url() const { return "http://" + host(); }
 
 void FaultProxy::fail_next(int connections, int status, int retry_after_seconds) {
@@ -203,12 +120,9 @@ std::size_t FaultProxy::faults_served() const {
 void FaultProxy::accept_loop() {
     while (!m_stopping && std::chrono::steady_clock::now() < m_deadline) {
         reap_finished_connections();
-        pollfd fds[] = {{m_listen_fd, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
-        if (::poll(fds, 2, PollMilliseconds) <= 0 || !(fds[0].revents & POLLIN)) continue;
-        int fd = ::accept4(m_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        int fd = accept_connection(m_listener, m_wake, PollInterval);
         if (fd < 0) continue;
-        int one = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        set_no_delay(fd);
         std::lock_guard lock(m_mutex);
         if (m_stopping) {
             ::close(fd);
@@ -275,14 +189,9 @@ void FaultProxy::answer_fault(int fd, const Fault& fault) {
         auto deadline = std::chrono::steady_clock::now() + timeout;
         while (!done()) {
             if (m_stopping || std::chrono::steady_clock::now() > deadline) return false;
-            pollfd fds[] = {{fd, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
-            if (::poll(fds, 2, PollMilliseconds) <= 0) continue;
-            if (fds[1].revents & POLLIN) return false;
-            char chunk[65536];
-            ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return false;
-            buffer.append(chunk, static_cast<std::size_t>(n));
+            Received received = receive_some(fd, m_wake, buffer, PollInterval, ReadChunk);
+            if (received == Received::Idle) continue;
+            if (received != Received::Data) return false;
             if (buffer.size() > MaxHeadSize + MaxDiscardedBody) return false;
         }
         return true;
@@ -316,7 +225,8 @@ void FaultProxy::answer_fault(int fd, const Fault& fault) {
     std::string code = fault.status == 429 ? "TOOMANYREQUESTS" : fault.status >= 500 ? "UNAVAILABLE" : "UNKNOWN";
     std::string body = "{\"errors\":[{\"code\":\"" + code + "\",\"message\":\"injected fault: HTTP " +
                        std::to_string(fault.status) + "\"}]}\n";
-    std::string response = "HTTP/1.1 " + std::to_string(fault.status) + " " + reason_phrase(fault.status) + "\r\n";
+    std::string response =
+        "HTTP/1.1 " + std::to_string(fault.status) + " " + reason_phrase(fault.status, "Injected Fault") + "\r\n";
     response += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
     if (fault.retry_after >= 0) response += "Retry-After: " + std::to_string(fault.retry_after) + "\r\n";
     response += "Connection: close\r\n\r\n";
@@ -334,11 +244,11 @@ void FaultProxy::forward(Connection& connection, const Fault* drop) {
     int client = connection.client_fd;
     int upstream = connection.upstream_fd;
     std::size_t sent_upstream = 0;
-    std::vector<char> buffer(65536);
+    std::vector<char> buffer(ReadChunk);
     if (drop && drop->bytes == 0) return;
     while (!m_stopping && std::chrono::steady_clock::now() < m_deadline) {
-        pollfd fds[] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
-        if (::poll(fds, 3, PollMilliseconds) <= 0) continue;
+        pollfd fds[] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}, {m_wake.fd(), POLLIN, 0}};
+        if (::poll(fds, 3, static_cast<int>(PollInterval.count())) <= 0) continue;
         if (fds[2].revents & POLLIN) return;
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = ::recv(client, buffer.data(), buffer.size(), 0);

@@ -27,6 +27,8 @@
 #include <string>
 #include <thread>
 
+#include "support/socket_util.hpp"
+
 namespace slate::test {
 
 class FaultProxy {
@@ -38,7 +40,7 @@ public:
 
     std::string host() const;  // "127.0.0.1:PORT"
     std::string url() const;   // "http://127.0.0.1:PORT"
-    int port() const { return m_port; }
+    int port() const { return m_listener.port(); }
 
     // The next `connections` connections: read the request head (and discard a
     // body announced by Content-Length, up to 64 MiB, unless the client waits
@@ -71,9 +73,8 @@ private:
 
     std::string m_upstream_host;
     std::string m_upstream_port;
-    int m_listen_fd = -1;
-    int m_wake_fd = -1;  // an eventfd, signalled once when stopping: wakes every poll() at once
-    int m_port = 0;
+    LoopbackListener m_listener{128};
+    WakeEvent m_wake;  // signalled once when stopping
     std::chrono::steady_clock::time_point m_deadline;
 
     std::atomic<bool> m_stopping{false};

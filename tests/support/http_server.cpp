@@ -1,22 +1,14 @@
 #include "support/http_server.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <optional>
-#include <stdexcept>
 #include <string_view>
 #include <utility>
 
@@ -53,49 +45,11 @@ constexpr auto Lifetime = std::chrono::minutes(15);
 constexpr auto IdleTimeout = 10s;
 constexpr auto PollInterval = 100ms;
 constexpr std::size_t MaxHeadSize = 64 * 1024;
+constexpr std::size_t ReadChunk = 8192;  // per recv(): how far a head can run past MaxHeadSize before the 431
 
 std::string normalise_path(const std::string& path) { return (path.empty() || path[0] != '/') ? "/" + path : path; }
 
-const char* status_text(int status) {
-    switch (status) {
-        case 200: return "OK";
-        case 302: return "Found";
-        case 304: return "Not Modified";
-        case 400: return "Bad Request";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 429: return "Too Many Requests";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        case 504: return "Gateway Timeout";
-        default: return "Status";
-    }
-}
-
-bool send_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
-    return text;
-}
+const char* status_text(int status) { return reason_phrase(status, "Status"); }
 
 std::optional<std::string> percent_decode(std::string_view text) {
     std::string out;
@@ -150,24 +104,10 @@ struct Request {
 };
 
 std::optional<Request> parse_request(const std::string& head) {
-    Request request;
-    std::size_t line_end = head.find("\r\n");
-    std::string_view line = std::string_view(head).substr(0, line_end);
-    std::size_t sp1 = line.find(' ');
-    std::size_t sp2 = line.rfind(' ');
-    if (sp1 == std::string_view::npos || sp2 == sp1) return std::nullopt;
-    request.method = line.substr(0, sp1);
-    request.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    request.version = line.substr(sp2 + 1);
-    std::size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
-    while (pos < head.size()) {
-        std::size_t end = head.find("\r\n", pos);
-        if (end == std::string::npos) end = head.size();
-        std::string_view header = std::string_view(head).substr(pos, end - pos);
-        if (std::size_t colon = header.find(':'); colon != std::string_view::npos)
-            request.headers[lower(trim(header.substr(0, colon)))] = std::string(trim(header.substr(colon + 1)));
-        pos = end + 2;
-    }
+    auto line = parse_request_line(head);
+    if (!line) return std::nullopt;
+    Request request{std::move(line->method), std::move(line->target), std::move(line->version), {}};
+    for (auto& field : header_fields(head)) request.headers[std::move(field.name)] = std::move(field.value);  // last wins
     return request;
 }
 
@@ -191,29 +131,6 @@ HttpServer::HttpServer(fs::path root) {
     fs::create_directories(root);
     m_root = fs::canonical(root);
     m_deadline = std::chrono::steady_clock::now() + Lifetime;
-
-    m_listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (m_listen_fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-    int one = 1;
-    ::setsockopt(m_listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof addr;
-    if (::bind(m_listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(m_listen_fd, 128) != 0 ||
-        ::getsockname(m_listen_fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        int err = errno;
-        ::close(m_listen_fd);
-        throw std::runtime_error(std::string("cannot listen on 127.0.0.1: ") + std::strerror(err));
-    }
-    m_port = ntohs(addr.sin_port);
-    m_wake_fd = ::eventfd(0, EFD_CLOEXEC);
-    if (m_wake_fd < 0) {
-        int err = errno;
-        ::close(m_listen_fd);
-        throw std::runtime_error(std::string("eventfd: ") + std::strerror(err));
-    }
     m_accept_thread = std::thread([this] { accept_loop(); });
 }
 
@@ -223,10 +140,9 @@ HttpServer::~HttpServer() {
         m_stopping = true;
     }
     m_stopped_cv.notify_all();
-    std::uint64_t one = 1;
-    (void)!::write(m_wake_fd, &one, sizeof one);  // never read back: stays readable for every poll()
+    m_wake.signal();
     if (m_accept_thread.joinable()) m_accept_thread.join();
-    ::close(m_listen_fd);
+    m_listener.close();
     std::list<std::unique_ptr<Connection>> connections;
     {
         std::lock_guard lock(m_mutex);
@@ -238,10 +154,9 @@ HttpServer::~HttpServer() {
         if (connection->thread.joinable()) connection->thread.join();
         ::close(connection->fd);
     }
-    ::close(m_wake_fd);
 }
 
-std::string HttpServer::url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+std::string HttpServer::url() const { return "http://127.0.0.1:" + std::to_string(port()); }
 
 void HttpServer::fail_next(const std::string& path, int status, int times, int retry_after_seconds) {
     std::lock_guard lock(m_mutex);
@@ -297,12 +212,9 @@ std::vector<std::string> HttpServer::request_log() const {
 void HttpServer::accept_loop() {
     while (!m_stopping && std::chrono::steady_clock::now() < m_deadline) {
         reap_finished_connections();
-        pollfd fds[] = {{m_listen_fd, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
-        if (::poll(fds, 2, static_cast<int>(PollInterval.count())) <= 0 || !(fds[0].revents & POLLIN)) continue;
-        int fd = ::accept4(m_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        int fd = accept_connection(m_listener, m_wake, PollInterval);
         if (fd < 0) continue;
-        int one = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        set_no_delay(fd);
         std::lock_guard lock(m_mutex);
         if (m_stopping) {
             ::close(fd);
@@ -355,14 +267,9 @@ void HttpServer::serve_connection(Connection& connection) {
             break;
         }
         if (std::chrono::steady_clock::now() - last_activity > IdleTimeout) break;
-        pollfd fds[] = {{connection.fd, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
-        if (::poll(fds, 2, static_cast<int>(PollInterval.count())) <= 0) continue;
-        if (fds[1].revents & POLLIN) break;  // stopping
-        char chunk[8192];
-        ssize_t n = ::recv(connection.fd, chunk, sizeof chunk, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        buffer.append(chunk, static_cast<std::size_t>(n));
+        Received received = receive_some(connection.fd, m_wake, buffer, PollInterval, ReadChunk);
+        if (received == Received::Idle) continue;
+        if (received != Received::Data) break;  // closed, or stopping
         last_activity = std::chrono::steady_clock::now();
     }
     ::shutdown(connection.fd, SHUT_RDWR);  // the fd itself is closed by whoever joins this thread

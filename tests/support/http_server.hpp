@@ -31,6 +31,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/socket_util.hpp"
+
 namespace slate::test {
 
 class HttpServer {
@@ -41,7 +43,7 @@ public:
     HttpServer& operator=(const HttpServer&) = delete;
 
     std::string url() const;  // "http://127.0.0.1:PORT"
-    int port() const { return m_port; }
+    int port() const { return m_listener.port(); }
     const std::filesystem::path& root() const { return m_root; }
 
     // Answer `status` (with a short text body) to the next `times` requests for `path`.
@@ -73,9 +75,8 @@ private:
     bool sleep_unless_stopped(std::chrono::milliseconds delay);
 
     std::filesystem::path m_root;
-    int m_listen_fd = -1;
-    int m_wake_fd = -1;  // an eventfd, signalled once when stopping: wakes every poll() at once
-    int m_port = 0;
+    LoopbackListener m_listener{128, /*reuse_address=*/true};
+    WakeEvent m_wake;  // signalled once when stopping
     std::chrono::steady_clock::time_point m_deadline;
 
     std::atomic<bool> m_stopping{false};

@@ -10,9 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -37,6 +35,7 @@
 #include "slate/util/fs.hpp"
 #include "slate/util/hash.hpp"
 #include "slate/util/subprocess.hpp"
+#include "support/socket_util.hpp"
 
 extern char** environ;
 
@@ -52,6 +51,8 @@ constexpr auto StopGrace = 5s;
 constexpr auto RequestTimeout = 5s;
 constexpr int PortAttempts = 5;
 constexpr std::size_t MaxHeadSize = 64 * 1024;
+constexpr auto PollInterval = 100ms;
+constexpr std::size_t ReadChunk = 4096;
 constexpr const char* TokenService = "slate-test-registry";
 constexpr const char* TokenIssuer = "slate-test-issuer";
 constexpr const char* InstanceHeader = "X-Slate-Test-Instance";
@@ -207,27 +208,6 @@ std::string base64url(std::string_view data) {
     return out;
 }
 
-// Standard base64 (Basic credentials); padding optional.
-std::optional<std::string> base64_decode(std::string_view text) {
-    static constexpr std::string_view Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : text) {
-        if (c == '=') break;
-        std::size_t value = Alphabet.find(c);
-        if (value == std::string_view::npos) return std::nullopt;
-        acc = (acc << 6) | static_cast<std::uint32_t>(value);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xff);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    return out;
-}
-
 std::string rfc3339(std::time_t t) {
     std::tm tm{};
     ::gmtime_r(&t, &tm);
@@ -236,44 +216,7 @@ std::string rfc3339(std::time_t t) {
     return buffer;
 }
 
-// ---- sockets ----------------------------------------------------------------
-
-bool send_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
-    return text;
-}
-
-// The value of header `name` (lowercase) in a request head, or "".
-std::string header_value(const std::string& head, const std::string& name) {
-    std::size_t pos = head.find("\r\n");
-    while (pos != std::string::npos && pos < head.size()) {
-        pos += 2;
-        std::size_t end = head.find("\r\n", pos);
-        std::string_view line = std::string_view(head).substr(pos, end == std::string::npos ? end : end - pos);
-        std::size_t colon = line.find(':');
-        if (colon != std::string_view::npos && lower(trim(line.substr(0, colon))) == name)
-            return std::string(trim(line.substr(colon + 1)));
-        pos = end;
-    }
-    return {};
-}
+// ---- HTTP -------------------------------------------------------------------
 
 // Query-string decoding: %XX escapes and '+' for space.
 std::string form_decode(std::string_view text) {
@@ -307,31 +250,9 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
     return out;
 }
 
-// A socket listening on 127.0.0.1 at an ephemeral port.
-int listen_loopback(int& port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 64) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        int err = errno;
-        ::close(fd);
-        throw std::runtime_error(std::string("cannot listen on 127.0.0.1: ") + std::strerror(err));
-    }
-    port = ntohs(addr.sin_port);
-    return fd;
-}
-
 // A port that was free a moment ago (the registry binds it itself; launch()
 // retries with another one when it lost the race).
-int pick_free_port() {
-    int port = 0;
-    ::close(listen_loopback(port));
-    return port;
-}
+int pick_free_port() { return LoopbackListener(64).port(); }
 
 // True when the registry carrying `instance` in its InstanceHeader answers
 // GET /v2/ (200 or 401) on 127.0.0.1:port. The header proves that the answer
@@ -372,26 +293,17 @@ public:
         m_kid = libtrust_key_id(m_key.get());
         util::write_file_atomic(cert_path, self_signed_cert_pem(m_key.get()));
         m_deadline = std::chrono::steady_clock::now() + Lifetime;
-        m_listen_fd = listen_loopback(m_port);
-        m_wake_fd = ::eventfd(0, EFD_CLOEXEC);
-        if (m_wake_fd < 0) {
-            ::close(m_listen_fd);
-            throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
-        }
         m_thread = std::thread([this] { accept_loop(); });
     }
     ~TokenServer() {
         m_stopping = true;
-        std::uint64_t one = 1;
-        (void)!::write(m_wake_fd, &one, sizeof one);
+        m_wake.signal();
         m_thread.join();
-        ::close(m_listen_fd);
-        ::close(m_wake_fd);
     }
     TokenServer(const TokenServer&) = delete;
     TokenServer& operator=(const TokenServer&) = delete;
 
-    std::string realm() const { return "http://127.0.0.1:" + std::to_string(m_port) + "/token"; }
+    std::string realm() const { return "http://127.0.0.1:" + std::to_string(m_listener.port()) + "/token"; }
     std::size_t issued() const { return m_issued; }
 
 private:
@@ -399,9 +311,7 @@ private:
     // one after another; each gets RequestTimeout to send its request head.
     void accept_loop() {
         while (!m_stopping && std::chrono::steady_clock::now() < m_deadline) {
-            pollfd fds[] = {{m_listen_fd, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
-            if (::poll(fds, 2, 100) <= 0 || !(fds[0].revents & POLLIN)) continue;
-            int fd = ::accept4(m_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+            int fd = accept_connection(m_listener, m_wake, PollInterval);
             if (fd < 0) continue;
             serve(fd);
             ::close(fd);
@@ -413,21 +323,17 @@ private:
         auto deadline = std::chrono::steady_clock::now() + RequestTimeout;
         while (head.find("\r\n\r\n") == std::string::npos) {
             if (head.size() > MaxHeadSize || std::chrono::steady_clock::now() > deadline) return;
-            pollfd fds[] = {{fd, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
-            if (::poll(fds, 2, 100) <= 0) continue;
-            if (fds[1].revents & POLLIN) return;
-            char chunk[4096];
-            ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return;
-            head.append(chunk, static_cast<std::size_t>(n));
+            Received received = receive_some(fd, m_wake, head, PollInterval, ReadChunk);
+            if (received == Received::Idle) continue;
+            if (received != Received::Data) return;
         }
         send_all(fd, respond(head.substr(0, head.find("\r\n\r\n") + 2)));
         ::shutdown(fd, SHUT_WR);
     }
 
-    static std::string reply(int status, const char* reason, const std::string& body, const std::string& extra = {}) {
-        return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\nContent-Type: application/json\r\n" + extra +
+    static std::string reply(int status, const std::string& body, const std::string& extra = {}) {
+        return "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status, "Status") +
+               "\r\nContent-Type: application/json\r\n" + extra +
                "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
     }
     static std::string error_body(const std::string& code, const std::string& message) {
@@ -435,30 +341,25 @@ private:
     }
 
     std::string respond(const std::string& head) {
-        std::string_view line = std::string_view(head).substr(0, head.find("\r\n"));
-        std::size_t sp1 = line.find(' ');
-        std::size_t sp2 = line.rfind(' ');
-        if (sp1 == std::string_view::npos || sp2 == sp1)
-            return reply(400, "Bad Request", error_body("BAD_REQUEST", "malformed request"));
-        std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+        auto request = parse_request_line(head);
+        if (!request) return reply(400, error_body("BAD_REQUEST", "malformed request"));
+        std::string_view target = request->target;
         std::size_t question = target.find('?');
-        if (line.substr(0, sp1) != "GET") return reply(405, "Method Not Allowed", error_body("UNSUPPORTED", "use GET"));
-        if (target.substr(0, question) != "/token")
-            return reply(404, "Not Found", error_body("NOT_FOUND", "no such path"));
+        if (request->method != "GET") return reply(405, error_body("UNSUPPORTED", "use GET"));
+        if (target.substr(0, question) != "/token") return reply(404, error_body("NOT_FOUND", "no such path"));
 
         std::string authorization = header_value(head, "authorization");
         std::optional<std::string> credentials;
         if (lower(authorization).starts_with("basic ")) credentials = base64_decode(trim(authorization.substr(6)));
         if (!credentials || *credentials != m_username + ":" + m_password)
-            return reply(401, "Unauthorized", error_body("UNAUTHORIZED", "wrong or missing credentials"),
+            return reply(401, error_body("UNAUTHORIZED", "wrong or missing credentials"),
                          "WWW-Authenticate: Basic realm=\"slate-test-token\"\r\n");
 
         std::vector<std::string> scopes;
         if (question != std::string_view::npos) {
             for (const auto& [key, value] : parse_query(target.substr(question + 1))) {
                 if (key == "service" && value != TokenService)
-                    return reply(400, "Bad Request",
-                                 error_body("BAD_REQUEST", "unknown service " + value + ", expected " + TokenService));
+                    return reply(400, error_body("BAD_REQUEST", "unknown service " + value + ", expected " + TokenService));
                 if (key != "scope") continue;
                 // One parameter may carry several scopes separated by spaces.
                 std::string_view rest = value;
@@ -476,7 +377,7 @@ private:
                                {"access_token", token},
                                {"expires_in", TokenLifetimeSeconds},
                                {"issued_at", rfc3339(std::time(nullptr))}};
-        return reply(200, "OK", body.dump());
+        return reply(200, body.dump());
     }
 
     // Grants every action asked for; the registry decides what each request needs.
@@ -523,9 +424,8 @@ private:
     std::string m_kid;
     std::string m_username;
     std::string m_password;
-    int m_listen_fd = -1;
-    int m_wake_fd = -1;  // an eventfd, signalled once when stopping
-    int m_port = 0;
+    LoopbackListener m_listener{64};
+    WakeEvent m_wake;  // signalled once when stopping
     std::chrono::steady_clock::time_point m_deadline;
     std::atomic<bool> m_stopping{false};
     std::atomic<std::size_t> m_issued{0};

@@ -55,6 +55,7 @@ struct BuiltImage {
 struct BuildResult {
     std::string digest;  // the image index's digest, or the manifest's for one architecture
     std::vector<BuiltImage> images;
+    std::vector<std::string> sboms;  // the SPDX documents written next to the output
 };
 
 // The newest Date among the lock's suites: the same lock always gives the

@@ -34,6 +34,9 @@ std::string to_hex(const Sha256Digest& digest);
 std::string sha256_hex(std::string_view data);
 // Throws slate::Error (Io) when the file cannot be read.
 std::string sha256_file_hex(const std::filesystem::path& path);
+// Hex SHA-1, for formats that still require it (SPDX file checksums). Never
+// used to decide whether content can be trusted.
+std::string sha1_hex(std::string_view data);
 // True when text is 64 lowercase hex digits.
 bool is_sha256_hex(std::string_view text);
 

@@ -229,7 +229,9 @@ TEST(OciLayout, HostileDigestsNameNothingOutsideTheLayout) {
 
 TEST(OciLayout, MissingLayoutOrReferenceIsNotFound) {
     test::TempDir dir;
-    expect_error([&] { read_layout(dir.path() / "nope"); }, ErrorCode::NotFound, "is not an OCI image layout");
+    expect_error([&] { read_layout(dir.path() / "nope"); }, ErrorCode::NotFound, "does not exist");
+    fs::create_directories(dir.path() / "empty");
+    expect_error([&] { read_layout(dir.path() / "empty"); }, ErrorCode::NotFound, "is not an OCI image layout");
     write_layout(dir.path() / "image", {"amd64"}, "stable");
     expect_error([&] { read_layout(dir.path() / "image", "latest"); }, ErrorCode::NotFound,
                  "references in this layout: stable");
