@@ -1,6 +1,8 @@
 // slate: the command-line front end over libslate. Parses, calls, renders.
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -14,6 +16,7 @@ constexpr int ExitError = 1;
 constexpr int ExitUsage = 2;
 constexpr int ExitCheckFailed = 3;
 constexpr int ExitInterrupted = 130;
+constexpr int ExitBrokenPipe = 141;  // 128 + SIGPIPE, what a shell reports for a program killed by it
 
 volatile std::sig_atomic_t g_interrupted = 0;
 
@@ -50,6 +53,11 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "error: {}\n", e.describe());
         if (e.code() == ErrorCode::Usage) return ExitUsage;
         return e.code() == ErrorCode::CheckFailed ? ExitCheckFailed : ExitError;
+    } catch (const std::system_error& e) {
+        // The reader of our output went away (`slate sbom ... | head`): stop quietly, as SIGPIPE would.
+        if (e.code().value() == EPIPE) return ExitBrokenPipe;
+        fmt::print(stderr, "error: internal: {}\n", e.what());
+        return ExitError;
     } catch (const std::exception& e) {
         fmt::print(stderr, "error: internal: {}\n", e.what());
         return ExitError;

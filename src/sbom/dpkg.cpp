@@ -13,6 +13,7 @@
 #include "slate/sbom/licenses.hpp"
 #include "slate/sbom/purl.hpp"
 #include "slate/util/hash.hpp"
+#include "slate/util/text.hpp"
 
 namespace slate::sbom {
 
@@ -75,23 +76,6 @@ std::string excerpt(std::string_view line) {
     return out;
 }
 
-// The length of the well-formed UTF-8 sequence at text[i] (RFC 3629: no
-// overlong forms, no surrogates, nothing above U+10FFFF), or 0.
-std::size_t utf8_length(std::string_view text, std::size_t i) {
-    auto byte = [&](std::size_t k) { return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u; };
-    unsigned c = byte(0);
-    auto tail = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xbf) { return byte(k) >= lo && byte(k) <= hi; };
-    if (i >= text.size()) return 0;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) return tail(1) ? 2 : 0;
-    if (c == 0xe0) return tail(1, 0xa0) && tail(2) ? 3 : 0;
-    if (c == 0xed) return tail(1, 0x80, 0x9f) && tail(2) ? 3 : 0;
-    if (c >= 0xe1 && c <= 0xef) return tail(1) && tail(2) ? 3 : 0;
-    if (c == 0xf0) return tail(1, 0x90) && tail(2) && tail(3) ? 4 : 0;
-    if (c >= 0xf1 && c <= 0xf3) return tail(1) && tail(2) && tail(3) ? 4 : 0;
-    if (c == 0xf4) return tail(1, 0x80, 0x8f) && tail(2) && tail(3) ? 4 : 0;
-    return 0;
-}
 
 // `text` with every invalid UTF-8 sequence replaced by U+FFFD, so the
 // values can go into JSON documents; `changed` is set when one was found.
@@ -100,7 +84,7 @@ std::string valid_utf8(std::string_view text, bool& changed) {
     out.reserve(text.size());
     std::size_t i = 0;
     while (i < text.size()) {
-        std::size_t length = utf8_length(text, i);
+        std::size_t length = util::utf8_sequence_length(text, i);
         if (length > 0) {
             out.append(text.substr(i, length));
             i += length;

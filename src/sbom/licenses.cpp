@@ -5,6 +5,8 @@
 #include <iterator>
 #include <utility>
 
+#include "slate/util/text.hpp"
+
 namespace slate::sbom {
 
 namespace {
@@ -145,23 +147,6 @@ std::string_view trim(std::string_view text) {
     return text;
 }
 
-// The length of the well-formed UTF-8 sequence at text[i] (RFC 3629: no
-// overlong forms, no surrogates, nothing above U+10FFFF), or 0.
-std::size_t utf8_length(std::string_view text, std::size_t i) {
-    auto byte = [&](std::size_t k) { return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u; };
-    unsigned c = byte(0);
-    auto tail = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xbf) { return byte(k) >= lo && byte(k) <= hi; };
-    if (i >= text.size()) return 0;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) return tail(1) ? 2 : 0;
-    if (c == 0xe0) return tail(1, 0xa0) && tail(2) ? 3 : 0;
-    if (c == 0xed) return tail(1, 0x80, 0x9f) && tail(2) ? 3 : 0;
-    if (c >= 0xe1 && c <= 0xef) return tail(1) && tail(2) ? 3 : 0;
-    if (c == 0xf0) return tail(1, 0x90) && tail(2) && tail(3) ? 4 : 0;
-    if (c >= 0xf1 && c <= 0xf3) return tail(1) && tail(2) && tail(3) ? 4 : 0;
-    if (c == 0xf4) return tail(1, 0x80, 0x8f) && tail(2) && tail(3) ? 4 : 0;
-    return 0;
-}
 
 // Names from a file may hold anything; what goes into `unknown` (and from
 // there into JSON documents) must be printable UTF-8. Invalid sequences and
@@ -171,7 +156,7 @@ std::string printable(std::string_view text) {
     std::size_t i = 0;
     while (i < text.size()) {
         auto c = static_cast<unsigned char>(text[i]);
-        std::size_t length = utf8_length(text, i);
+        std::size_t length = util::utf8_sequence_length(text, i);
         if (length == 0 || (length == 1 && (c < 0x20 || c == 0x7f))) {
             out += '?';
             ++i;

@@ -1,6 +1,7 @@
 #include "slate/sbom/sbom.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <tuple>
 
 #include "slate/sbom/dpkg.hpp"
@@ -12,7 +13,7 @@ namespace {
 
 bool is_below_or_same(std::string_view path, std::string_view dir) {
     if (path == dir) return true;
-    if (dir == "/") return true;
+    if (dir == "/") return true;  // the root holds everything
     return path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
 }
 
@@ -38,10 +39,9 @@ TreeInterest Cataloger::interest() {
         }
     };
     interest.forget = [this](std::string_view path) {
-        for (auto it = m_binaries.lower_bound(std::string(path)); it != m_binaries.end();) {
-            if (!is_below_or_same(it->first, path)) break;
-            it = m_binaries.erase(it);
-        }
+        // Paths that start with `path` sort together ("/a", "/a-b", "/a/x"): skip the ones beside it.
+        for (auto it = m_binaries.lower_bound(std::string(path)); it != m_binaries.end() && it->first.starts_with(path);)
+            it = is_below_or_same(it->first, path) ? m_binaries.erase(it) : std::next(it);
     };
     return interest;
 }
@@ -67,13 +67,28 @@ Catalog Cataloger::finish(const FileTree& tree, std::vector<Warning> warnings) {
     return catalog;
 }
 
-Catalog catalog_directory(const fs::path& root, const CatalogOptions& options) {
+namespace {
+
+// Reads a tree with `read` (given the interest, warnings and the file list to
+// fill or nullptr) and catalogs it.
+template <typename Read>
+Catalog catalog_with(const CatalogOptions& options, Read&& read) {
     Cataloger cataloger;
     std::vector<Warning> warnings;
     std::vector<FileEntry> files;
-    FileTree tree = read_directory_tree(root, cataloger.interest(), warnings, options.files ? &files : nullptr);
+    FileTree tree = read(cataloger.interest(), warnings, options.files ? &files : nullptr);
     Catalog catalog = cataloger.finish(tree, std::move(warnings));
     catalog.files = std::move(files);
+    return catalog;
+}
+
+}  // namespace
+
+Catalog catalog_directory(const fs::path& root, const CatalogOptions& options) {
+    Catalog catalog = catalog_with(options, [&](const TreeInterest& interest, std::vector<Warning>& warnings,
+                                                std::vector<FileEntry>* files) {
+        return read_directory_tree(root, interest, warnings, files);
+    });
     catalog.subject.name = fs::absolute(root).lexically_normal().string();
     return catalog;
 }
@@ -82,12 +97,10 @@ Catalog catalog_layout_image(const oci::Layout& layout, const oci::LayoutImage& 
                              const std::string& version, const CatalogOptions& options) {
     std::vector<fs::path> layers;
     for (const auto& layer : image.manifest.layers) layers.push_back(layout.blob_path(layer.digest));
-    Cataloger cataloger;
-    std::vector<Warning> warnings;
-    std::vector<FileEntry> files;
-    FileTree tree = read_layers_tree(layers, cataloger.interest(), warnings, options.files ? &files : nullptr);
-    Catalog catalog = cataloger.finish(tree, std::move(warnings));
-    catalog.files = std::move(files);
+    Catalog catalog = catalog_with(options, [&](const TreeInterest& interest, std::vector<Warning>& warnings,
+                                                std::vector<FileEntry>* files) {
+        return read_layers_tree(layers, interest, warnings, files);
+    });
     catalog.subject.name = name;
     catalog.subject.version = version;
     catalog.subject.digest = image.manifest_descriptor.digest;

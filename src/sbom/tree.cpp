@@ -157,28 +157,22 @@ void FileTree::add(std::string path, TreeEntry entry) {
 void FileTree::keep(std::string path, std::string content) { m_contents[std::move(path)] = std::move(content); }
 
 std::vector<std::string> FileTree::remove(std::string_view path, const std::function<bool(const std::string&)>& spare) {
-    std::vector<std::string> removed;
-    std::string base(path);
-    for (auto it = m_entries.lower_bound(base); it != m_entries.end();) {
-        if (it->first != base && !is_below(it->first, base)) break;
-        if (spare && spare(it->first)) {
-            ++it;
-            continue;
-        }
-        m_contents.erase(it->first);
-        removed.push_back(it->first);
-        it = m_entries.erase(it);
-    }
-    return removed;
+    return erase_from(m_entries.lower_bound(std::string(path)), path, true, spare);
 }
 
 std::vector<std::string> FileTree::remove_children(std::string_view dir,
                                                    const std::function<bool(const std::string&)>& spare) {
+    return erase_from(m_entries.upper_bound(std::string(dir)), dir, false, spare);
+}
+
+std::vector<std::string> FileTree::erase_from(std::map<std::string, TreeEntry>::iterator it, std::string_view base,
+                                              bool with_base, const std::function<bool(const std::string&)>& spare) {
     std::vector<std::string> removed;
-    std::string base(dir);
-    for (auto it = m_entries.upper_bound(base); it != m_entries.end();) {
-        if (!is_below(it->first, base)) break;
-        if (spare && spare(it->first)) {
+    // Every path that starts with `base` sorts together, but "/a-b" sorts
+    // between "/a" and "/a/x": skip those, do not stop at them.
+    while (it != m_entries.end() && it->first.starts_with(base)) {
+        const bool hit = (with_base && it->first == base) || is_below(it->first, base);
+        if (!hit || (spare && spare(it->first))) {
             ++it;
             continue;
         }

@@ -9,7 +9,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -80,11 +82,19 @@ using X509Ptr = std::unique_ptr<X509, X509Free>;
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigFree>;
+struct SslCtxFree {
+    void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
+};
+struct SslFree {
+    void operator()(SSL* p) const { SSL_free(p); }
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
+using SslPtr = std::unique_ptr<SSL, SslFree>;
 
 [[noreturn]] void throw_openssl(const std::string& what) {
     char buffer[256] = {};
     ERR_error_string_n(ERR_get_error(), buffer, sizeof buffer);
-    throw std::runtime_error("token server: " + what + ": " + buffer);
+    throw std::runtime_error("test registry: " + what + ": " + buffer);
 }
 
 std::string random_hex(std::size_t bytes) {
@@ -105,25 +115,97 @@ PkeyPtr generate_p256_key() {
     return key;
 }
 
-// A self-signed certificate for `key`: the registry's rootcertbundle.
-std::string self_signed_cert_pem(EVP_PKEY* key) {
+std::string bio_text(BIO* bio) {
+    char* data = nullptr;
+    long size = BIO_get_mem_data(bio, &data);
+    return std::string(data, static_cast<std::size_t>(size));
+}
+
+std::string cert_pem(X509* cert) {
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) throw_openssl("cannot write a certificate");
+    return bio_text(bio.get());
+}
+
+std::string private_key_pem(EVP_PKEY* key) {
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+        throw_openssl("cannot write a private key");
+    return bio_text(bio.get());
+}
+
+// Adds an X.509v3 extension written as in openssl.cnf ("critical,CA:TRUE").
+// `issuer` is the signing certificate (`cert` itself when self-signed).
+void add_extension(X509* cert, X509* issuer, int nid, const char* value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+    X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    if (!extension) throw_openssl(std::string("cannot make the extension ") + value);
+    int added = X509_add_ext(cert, extension, -1);
+    X509_EXTENSION_free(extension);
+    if (added != 1) throw_openssl(std::string("cannot add the extension ") + value);
+}
+
+// A v3 certificate for `key` named CN=`common_name`, valid from an hour ago
+// for a day, issued by `issuer` (null: self-issued); sign_certificate() signs it.
+X509Ptr new_certificate(EVP_PKEY* key, const std::string& common_name, X509* issuer) {
     X509Ptr cert(X509_new());
     if (!cert) throw_openssl("X509_new");
     X509_set_version(cert.get(), 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+    BIGNUM* serial = BN_new();
+    if (!serial || BN_rand(serial, 64, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
+        !BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert.get()))) {
+        BN_free(serial);
+        throw_openssl("cannot make a serial number");
+    }
+    BN_free(serial);
     X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
     X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(TokenIssuer), -1, -1,
-                               0);
-    if (X509_set_issuer_name(cert.get(), name) != 1 || X509_set_pubkey(cert.get(), key) != 1 ||
-        X509_sign(cert.get(), key, EVP_sha256()) <= 0)
-        throw_openssl("cannot sign the token certificate");
-    BioPtr bio(BIO_new(BIO_s_mem()));
-    if (!bio || PEM_write_bio_X509(bio.get(), cert.get()) != 1) throw_openssl("cannot write the token certificate");
-    char* data = nullptr;
-    long size = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(size));
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()),
+                               -1, -1, 0);
+    if (X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name) != 1 ||
+        X509_set_pubkey(cert.get(), key) != 1)
+        throw_openssl("cannot fill the certificate for " + common_name);
+    return cert;
+}
+
+void sign_certificate(X509* cert, EVP_PKEY* issuer_key, const std::string& what) {
+    if (X509_sign(cert, issuer_key, EVP_sha256()) <= 0) throw_openssl("cannot sign the " + what + " certificate");
+}
+
+// A self-signed certificate for `key`: the registry's rootcertbundle.
+std::string self_signed_cert_pem(EVP_PKEY* key) {
+    X509Ptr cert = new_certificate(key, TokenIssuer, nullptr);
+    sign_certificate(cert.get(), key, "token");
+    return cert_pem(cert.get());
+}
+
+// Writes ca.pem (a throwaway CA), server.pem and server-key.pem (a TLS server
+// certificate for 127.0.0.1 and localhost, signed by that CA) into `dir`. The
+// CA's name is random, so CAs of different servers never look alike.
+void write_tls_files(const fs::path& dir) {
+    PkeyPtr ca_key = generate_p256_key();
+    X509Ptr ca = new_certificate(ca_key.get(), "slate test CA " + random_hex(8), nullptr);
+    add_extension(ca.get(), ca.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
+    add_extension(ca.get(), ca.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
+    add_extension(ca.get(), ca.get(), NID_subject_key_identifier, "hash");
+    sign_certificate(ca.get(), ca_key.get(), "CA");
+
+    PkeyPtr key = generate_p256_key();
+    X509Ptr cert = new_certificate(key.get(), "127.0.0.1", ca.get());
+    add_extension(cert.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE");
+    add_extension(cert.get(), ca.get(), NID_key_usage, "critical,digitalSignature");
+    add_extension(cert.get(), ca.get(), NID_ext_key_usage, "serverAuth");
+    add_extension(cert.get(), ca.get(), NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+    add_extension(cert.get(), ca.get(), NID_subject_key_identifier, "hash");
+    add_extension(cert.get(), ca.get(), NID_authority_key_identifier, "keyid:always");
+    sign_certificate(cert.get(), ca_key.get(), "server");
+
+    util::write_file_atomic(dir / "ca.pem", cert_pem(ca.get()));
+    util::write_file_atomic(dir / "server.pem", cert_pem(cert.get()));
+    util::write_file_atomic(dir / "server-key.pem", private_key_pem(key.get()), 0600);
 }
 
 // RFC 4648 base32, no padding.
@@ -254,10 +336,51 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
 // retries with another one when it lost the race).
 int pick_free_port() { return LoopbackListener(64).port(); }
 
+// A client context for the readiness probe over TLS. It does not verify the
+// certificate: the instance header, not the certificate, identifies the
+// process, and clients (the tests) check certificates themselves.
+SslCtxPtr probe_tls_context() {
+    SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+    if (!ctx) throw_openssl("SSL_CTX_new");
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+    return ctx;
+}
+
+// Sends `request` on the connected socket `fd` (through TLS when `tls` is not
+// null) and returns what came back up to the end of the response head.
+std::string exchange_head(int fd, SSL_CTX* tls, const std::string& request) {
+    std::string head;
+    char chunk[4096];
+    if (!tls) {
+        if (!send_all(fd, request)) return head;
+        while (head.find("\r\n\r\n") == std::string::npos && head.size() < MaxHeadSize) {
+            ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+            if (n <= 0) break;
+            head.append(chunk, static_cast<std::size_t>(n));
+        }
+        return head;
+    }
+    SslPtr ssl(SSL_new(tls));
+    // The socket's SO_RCVTIMEO/SO_SNDTIMEO bound every blocking call below.
+    if (!ssl || SSL_set_fd(ssl.get(), fd) != 1 || SSL_connect(ssl.get()) != 1 ||
+        SSL_write(ssl.get(), request.data(), static_cast<int>(request.size())) != static_cast<int>(request.size())) {
+        ERR_clear_error();
+        return head;
+    }
+    while (head.find("\r\n\r\n") == std::string::npos && head.size() < MaxHeadSize) {
+        int n = SSL_read(ssl.get(), chunk, sizeof chunk);
+        if (n <= 0) break;
+        head.append(chunk, static_cast<std::size_t>(n));
+    }
+    ERR_clear_error();
+    return head;
+}
+
 // True when the registry carrying `instance` in its InstanceHeader answers
-// GET /v2/ (200 or 401) on 127.0.0.1:port. The header proves that the answer
-// comes from our process, not from whoever else grabbed the port meanwhile.
-bool registry_answers(int port, const std::string& instance) {
+// GET /v2/ (200 or 401) on 127.0.0.1:port, over TLS when `tls` is not null.
+// The header proves that the answer comes from our process, not from whoever
+// else grabbed the port meanwhile.
+bool registry_answers(int port, const std::string& instance, SSL_CTX* tls) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return false;
     timeval timeout{1, 0};
@@ -268,16 +391,10 @@ bool registry_answers(int port, const std::string& instance) {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
     std::string head;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        send_all(fd, "GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                         "\r\nConnection: close\r\n\r\n")) {
-        char chunk[4096];
-        while (head.find("\r\n\r\n") == std::string::npos && head.size() < MaxHeadSize) {
-            ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-            if (n <= 0) break;
-            head.append(chunk, static_cast<std::size_t>(n));
-        }
-    }
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
+        head = exchange_head(fd, tls,
+                             "GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                                 "\r\nConnection: close\r\n\r\n");
     ::close(fd);
     return head.starts_with("HTTP/1.") && header_value(head, lower(InstanceHeader)) == instance;
 }
@@ -434,13 +551,15 @@ private:
 
 // ---- the registry process ---------------------------------------------------
 
-RegistryServer::RegistryServer(RegistryAuth auth)
+RegistryServer::RegistryServer(RegistryAuth auth, bool tls)
     : m_auth(auth),
+      m_tls(tls),
       m_storage(m_dir.path() / "storage"),
       m_config(m_dir.path() / "config.yml"),
       m_log(m_dir.path() / "registry.log"),
       m_http_secret(random_hex(32)) {
     fs::create_directories(m_storage);
+    if (tls) write_tls_files(m_dir.path());
     if (auth != RegistryAuth::Anonymous) {
         m_username = "slate-test";
         m_password = random_hex(12);
@@ -479,7 +598,8 @@ RegistryServer::~RegistryServer() {
 }
 
 std::string RegistryServer::host() const { return "127.0.0.1:" + std::to_string(m_port); }
-std::string RegistryServer::url() const { return "http://" + host(); }
+std::string RegistryServer::url() const { return (m_tls ? "https://" : "http://") + host(); }
+fs::path RegistryServer::ca_file() const { return m_tls ? m_dir.path() / "ca.pem" : fs::path(); }
 std::string RegistryServer::token_realm() const { return m_token_server ? m_token_server->realm() : std::string(); }
 std::string RegistryServer::token_service() const { return m_token_server ? TokenService : ""; }
 std::size_t RegistryServer::token_requests() const { return m_token_server ? m_token_server->issued() : 0; }
@@ -502,6 +622,10 @@ void RegistryServer::write_config() const {
                        "  secret: \"" + m_http_secret + "\"\n"
                        "  headers:\n"
                        "    " + InstanceHeader + ": [\"" + m_http_secret.substr(0, 16) + "\"]\n";
+    if (m_tls)
+        yaml += "  tls:\n"
+                "    certificate: \"" + (m_dir.path() / "server.pem").string() + "\"\n"
+                "    key: \"" + (m_dir.path() / "server-key.pem").string() + "\"\n";
     if (m_auth == RegistryAuth::Basic)
         yaml += "auth:\n"
                 "  htpasswd:\n"
@@ -562,9 +686,10 @@ RegistryServer::Launch RegistryServer::launch() {
     }
 
     std::string instance = lower(m_http_secret.substr(0, 16));
+    SslCtxPtr tls = m_tls ? probe_tls_context() : nullptr;
     auto deadline = std::chrono::steady_clock::now() + ReadyTimeout;
     while (std::chrono::steady_clock::now() < deadline) {
-        if (registry_answers(m_port, instance)) return Launch::Ready;
+        if (registry_answers(m_port, instance, tls.get())) return Launch::Ready;
         int status = 0;
         std::unique_lock lock(m_mutex);
         if (m_pid > 0 && ::waitpid(m_pid, &status, WNOHANG) == m_pid) {
@@ -587,7 +712,7 @@ RegistryServer::Launch RegistryServer::launch() {
     std::unique_lock lock(m_mutex);
     stop_locked(lock, false);
     lock.unlock();
-    throw std::runtime_error("docker-registry did not answer GET /v2/ on " + host() + " within 10 s; log tail:\n" +
+    throw std::runtime_error("docker-registry did not answer GET /v2/ on " + url() + " within 10 s; log tail:\n" +
                              log_tail());
 }
 

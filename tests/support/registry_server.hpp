@@ -10,6 +10,12 @@
 //              {"token", "access_token", "expires_in", "issued_at"}, an ES256 JWT
 //              granting every requested action; wrong or missing credentials 401.
 //
+// With `tls`, the registry serves HTTPS only: a throwaway CA and a server
+// certificate it signed (P-256; subjectAltName IP:127.0.0.1 and DNS:localhost)
+// are made at construction; ca_file() is the CA's PEM, for clients to trust.
+// Any auth mode combines with TLS (the token server stays plain HTTP on
+// loopback).
+//
 // The registry process gets PR_SET_PDEATHSIG(SIGKILL): it dies with the thread
 // that started it (construction and restart()), so create the server on a
 // thread that outlives it (the test's own thread). A watchdog stops the
@@ -39,15 +45,18 @@ enum class RegistryAuth { Anonymous, Basic, Token };
 
 class RegistryServer {
 public:
-    explicit RegistryServer(RegistryAuth auth = RegistryAuth::Anonymous);
+    explicit RegistryServer(RegistryAuth auth = RegistryAuth::Anonymous, bool tls = false);
     ~RegistryServer();  // stops the registry (SIGTERM, then SIGKILL after 5 s), removes temp dirs
     RegistryServer(const RegistryServer&) = delete;
     RegistryServer& operator=(const RegistryServer&) = delete;
 
     std::string host() const;  // "127.0.0.1:PORT"
-    std::string url() const;   // "http://127.0.0.1:PORT"
+    std::string url() const;   // "http://127.0.0.1:PORT", or https:// with TLS
     int port() const { return m_port; }
     RegistryAuth auth() const { return m_auth; }
+    bool tls() const { return m_tls; }
+    // The PEM file of the CA that signed the registry's certificate; empty without TLS.
+    std::filesystem::path ca_file() const;
     // Empty for Anonymous. For Token they are the token server's credentials.
     const std::string& username() const { return m_username; }
     const std::string& password() const { return m_password; }
@@ -80,6 +89,7 @@ private:
     void watchdog();
 
     RegistryAuth m_auth;
+    bool m_tls;
     TempDir m_dir;
     std::filesystem::path m_storage;
     std::filesystem::path m_config;

@@ -53,6 +53,11 @@ public:
                                              const std::function<bool(const std::string&)>& spare = {});
 
 private:
+    // Erases entries from `it` on while they are `base` (when `with_base`)
+    // or below it, except those `spare` keeps.
+    std::vector<std::string> erase_from(std::map<std::string, TreeEntry>::iterator it, std::string_view base,
+                                        bool with_base, const std::function<bool(const std::string&)>& spare);
+
     std::map<std::string, TreeEntry> m_entries;
     std::map<std::string, std::string, std::less<>> m_contents;
 };

@@ -176,6 +176,20 @@ TEST(ReadDirectoryTree, ReadsADirectoryWithoutLeavingIt) {
     EXPECT_THROW(read_directory_tree(work.path() / "none", recorder.interest(), warnings), slate::Error);
 }
 
+TEST(FileTree, RemovingADirectoryRemovesAllBelowItAndNothingBeside) {
+    FileTree tree;
+    for (const char* path : {"/a", "/a-b", "/a.c", "/a/x", "/a/x/y", "/ab", "/b"})
+        tree.add(path, {TreeEntry::Type::Directory, 0755, 0, {}});
+    auto removed = tree.remove("/a");
+    EXPECT_EQ(removed, (std::vector<std::string>{"/a", "/a/x", "/a/x/y"}));
+    std::vector<std::string> left;
+    for (const auto& [path, entry] : tree.entries()) left.push_back(path);
+    EXPECT_EQ(left, (std::vector<std::string>{"/a-b", "/a.c", "/ab", "/b"}));
+    tree.add("/a-b/z", {TreeEntry::Type::File, 0644, 1, {}});
+    EXPECT_EQ(tree.remove_children("/a-b"), (std::vector<std::string>{"/a-b/z"}));
+    EXPECT_TRUE(tree.find("/a-b"));
+}
+
 TEST(NormalizeTreePath, MakesPathsAbsoluteAndClean) {
     EXPECT_EQ(normalize_tree_path("./usr//bin/"), "/usr/bin");
     EXPECT_EQ(normalize_tree_path("../../etc/passwd"), "/etc/passwd");
