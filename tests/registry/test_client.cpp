@@ -18,6 +18,7 @@
 #include "slate/util/fs.hpp"
 #include "slate/util/hash.hpp"
 #include "slate/util/subprocess.hpp"
+#include "registry/client_support.hpp"
 #include "support/expect.hpp"
 #include "support/fault_proxy.hpp"
 #include "support/http_server.hpp"
@@ -30,72 +31,6 @@ namespace {
 namespace fs = std::filesystem;
 using registry::BlobPush;
 using registry::ImageLocation;
-
-class FixedCredentials final : public registry::CredentialSource {
-public:
-    explicit FixedCredentials(std::optional<registry::Credentials> credentials = std::nullopt)
-        : m_credentials(std::move(credentials)) {}
-    std::optional<registry::Credentials> lookup(std::string_view) override { return m_credentials; }
-
-private:
-    std::optional<registry::Credentials> m_credentials;
-};
-
-registry::ClientOptions fast_options() {
-    registry::ClientOptions options;
-    options.backoff = std::chrono::milliseconds(20);
-    options.retries = 3;
-    return options;
-}
-
-ImageLocation layout_location(const fs::path& dir) {
-    ImageLocation location;
-    location.kind = ImageLocation::Kind::Layout;
-    location.path = dir;
-    return location;
-}
-
-ImageLocation registry_location(const std::string& text) {
-    ImageLocation location;
-    location.kind = ImageLocation::Kind::Registry;
-    location.reference = registry::parse_reference(text);
-    return location;
-}
-
-// Keeps what the library logged, for assertions and failure messages.
-class CaptureLog final : public util::LogSink {
-public:
-    void log(util::LogLevel, std::string_view message) override {
-        std::lock_guard lock(m_mutex);
-        m_text += std::string(message) + "\n";
-    }
-    std::string text() const {
-        std::lock_guard lock(m_mutex);
-        return m_text;
-    }
-
-private:
-    mutable std::mutex m_mutex;
-    std::string m_text;
-};
-
-// One pool, log and progress for a test.
-struct Session {
-    explicit Session(std::optional<registry::Credentials> credentials = std::nullopt,
-                     registry::ClientOptions options = fast_options())
-        : credentials(std::move(credentials)), pool(options, this->credentials, log, progress) {}
-
-    registry::TransferReport push(const fs::path& layout, const std::string& ref) {
-        TempDir scratch;
-        registry::ImageSource source(layout_location(layout), pool, scratch.path());
-        return registry::copy_image(source, registry_location(ref), pool, {}, log);
-    }
-
-    FixedCredentials credentials;
-    CaptureLog log;
-    util::NullProgress progress;
-    registry::ClientPool pool;
-};
 
 // Runs `f`, which must throw slate::Error of `code` mentioning `needle`.
 template <typename F>

@@ -145,20 +145,10 @@ void FaultProxy::accept_loop() {
 }
 
 void FaultProxy::reap_finished_connections() {
-    std::list<std::unique_ptr<Connection>> finished;
-    {
-        std::lock_guard lock(m_mutex);
-        for (auto it = m_live.begin(); it != m_live.end();) {
-            auto next = std::next(it);
-            if ((*it)->done) finished.splice(finished.end(), m_live, it);
-            it = next;
-        }
-    }
-    for (auto& connection : finished) {
-        connection->thread.join();
-        ::close(connection->client_fd);
-        if (connection->upstream_fd >= 0) ::close(connection->upstream_fd);
-    }
+    reap_finished(m_live, m_mutex, [](Connection& connection) {
+        ::close(connection.client_fd);
+        if (connection.upstream_fd >= 0) ::close(connection.upstream_fd);
+    });
 }
 
 void FaultProxy::serve(Connection& connection, std::optional<Fault> fault) {

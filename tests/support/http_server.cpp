@@ -230,19 +230,7 @@ void HttpServer::accept_loop() {
 }
 
 void HttpServer::reap_finished_connections() {
-    std::list<std::unique_ptr<Connection>> finished;
-    {
-        std::lock_guard lock(m_mutex);
-        for (auto it = m_connections.begin(); it != m_connections.end();) {
-            auto next = std::next(it);
-            if ((*it)->done) finished.splice(finished.end(), m_connections, it);
-            it = next;
-        }
-    }
-    for (auto& connection : finished) {
-        connection->thread.join();
-        ::close(connection->fd);
-    }
+    reap_finished(m_connections, m_mutex, [](Connection& connection) { ::close(connection.fd); });
 }
 
 bool HttpServer::sleep_unless_stopped(std::chrono::milliseconds delay) {

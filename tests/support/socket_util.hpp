@@ -6,6 +6,9 @@
 // return values (a test server keeps serving when one client misbehaves).
 
 #include <chrono>
+#include <list>
+#include <memory>
+#include <mutex>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -112,5 +115,26 @@ enum class Base64Alphabet {
 // Decodes base64 with or without padding; decoding stops at the first '='.
 // nullopt for a character outside `alphabet`.
 std::optional<std::string> base64_decode(std::string_view text, Base64Alphabet alphabet = Base64Alphabet::Standard);
+
+// Takes the connections whose `done` flag is set out of `live` (under
+// `mutex`), then, without the lock, joins each one's thread and passes it to
+// `close` (which closes its sockets). Servers call it as they accept, so
+// finished connection threads never pile up.
+template <typename Connection, typename Close>
+void reap_finished(std::list<std::unique_ptr<Connection>>& live, std::mutex& mutex, Close&& close) {
+    std::list<std::unique_ptr<Connection>> finished;
+    {
+        std::lock_guard lock(mutex);
+        for (auto it = live.begin(); it != live.end();) {
+            auto next = std::next(it);
+            if ((*it)->done) finished.splice(finished.end(), live, it);
+            it = next;
+        }
+    }
+    for (auto& connection : finished) {
+        connection->thread.join();
+        close(*connection);
+    }
+}
 
 }  // namespace slate::test
