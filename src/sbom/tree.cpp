@@ -1,8 +1,11 @@
 #include "slate/sbom/tree.hpp"
 
+#include <libdeflate.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -267,13 +270,51 @@ bool read_entry_data(archive* reader, std::uint64_t limit, std::string& out, std
     }
 }
 
+// Layers up to this size (uncompressed) are inflated in one piece by
+// libdeflate, about 2.5 times faster than zlib's streaming inflate under
+// libarchive; larger ones stream, so memory stays bounded.
+constexpr std::uint64_t WholeLayerLimit = 256u << 20;
+
+// The tar inside a single-member gzip file, inflated at once; nullopt when
+// the file is not gzip, too large, multi-member or damaged (libarchive then
+// reads it as a stream and reports what is wrong).
+std::optional<std::string> inflate_whole(const fs::path& layer) {
+    std::error_code ec;
+    const auto size = fs::file_size(layer, ec);
+    if (ec || size < 18 || size > WholeLayerLimit) return std::nullopt;
+    std::string gzip;
+    try {
+        gzip = util::read_file(layer);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+    if (static_cast<unsigned char>(gzip[0]) != 0x1f || static_cast<unsigned char>(gzip[1]) != 0x8b) return std::nullopt;
+    // ISIZE, the last member's uncompressed size mod 2^32.
+    std::uint32_t isize = 0;
+    for (int i = 3; i >= 0; --i) isize = (isize << 8) | static_cast<unsigned char>(gzip[gzip.size() - 4 + static_cast<std::size_t>(i)]);
+    if (isize > WholeLayerLimit) return std::nullopt;
+    std::unique_ptr<libdeflate_decompressor, decltype(&libdeflate_free_decompressor)> inflater(
+        libdeflate_alloc_decompressor(), &libdeflate_free_decompressor);
+    if (!inflater) return std::nullopt;
+    std::string tar(isize, '\0');
+    std::size_t in_used = 0, out_used = 0;
+    if (libdeflate_gzip_decompress_ex(inflater.get(), gzip.data(), gzip.size(), tar.data(), tar.size(), &in_used,
+                                      &out_used) != LIBDEFLATE_SUCCESS ||
+        in_used != gzip.size() || out_used != isize)
+        return std::nullopt;
+    return tar;
+}
+
 void read_one_layer(const fs::path& layer, std::size_t index, FileTree& tree, const TreeInterest& interest,
                     std::vector<Warning>& warnings, std::vector<FileEntry>* files) {
     util::ArchiveReader reader(archive_read_new());
     archive_read_support_filter_all(reader.get());
     archive_read_support_format_tar(reader.get());
     const std::string name = fmt::format("layer {} ({})", index + 1, layer.filename().string());
-    if (archive_read_open_filename(reader.get(), layer.c_str(), 1 << 16) != ARCHIVE_OK) {
+    const std::optional<std::string> inflated = inflate_whole(layer);
+    const int opened = inflated ? archive_read_open_memory(reader.get(), inflated->data(), inflated->size())
+                                : archive_read_open_filename(reader.get(), layer.c_str(), 1 << 16);
+    if (opened != ARCHIVE_OK) {
         warnings.push_back({"", fmt::format("cannot read {}: {}", name,
                                             archive_error_string(reader.get()) ? archive_error_string(reader.get())
                                                                                : "unknown error")});

@@ -86,6 +86,25 @@ TempDir::~TempDir() {
 }
 
 void write_file_atomic(const fs::path& target, std::string_view data, unsigned mode) {
+    // A device, FIFO or socket (-o /dev/null, -o /dev/stdout) is written to,
+    // never replaced: renaming over it would swap a device for a file.
+    struct stat existing {};
+    if (::stat(target.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode) && !S_ISDIR(existing.st_mode)) {
+        int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) throw_io("cannot open", target, errno);
+        while (!data.empty()) {
+            ssize_t n = ::write(fd, data.data(), data.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                int err = errno;
+                ::close(fd);
+                throw_io("cannot write", target, err);
+            }
+            data.remove_prefix(static_cast<std::size_t>(n));
+        }
+        ::close(fd);
+        return;
+    }
     AtomicFile file(target, mode);
     file.write(data);
     file.commit();

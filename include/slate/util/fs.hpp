@@ -47,6 +47,9 @@ private:
     std::filesystem::path m_path;
 };
 
+// Writes `data` to `target` through an AtomicFile. A target that exists and is
+// not a regular file (a device such as /dev/null, a FIFO) is written to
+// directly instead: it is never replaced.
 void write_file_atomic(const std::filesystem::path& target, std::string_view data, unsigned mode = 0644);
 // Throws slate::Error (NotFound or Io).
 std::string read_file(const std::filesystem::path& path);

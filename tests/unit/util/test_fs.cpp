@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "slate/error.hpp"
 #include "slate/util/fs.hpp"
@@ -31,6 +33,23 @@ TEST(AtomicFile, AbandonedWriteLeavesNothing) {
     }
     EXPECT_FALSE(std::filesystem::exists(target));
     EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+TEST(WriteFileAtomic, WritesIntoAFifoOrDeviceInsteadOfReplacingIt) {
+    test::TempDir dir;
+    const auto fifo = dir.path() / "pipe";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::string received;
+    std::thread reader([&] { received = read_file(fifo); });
+    write_file_atomic(fifo, "through the pipe");
+    reader.join();
+    EXPECT_EQ(received, "through the pipe");
+    struct stat st {};
+    ASSERT_EQ(::stat(fifo.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISFIFO(st.st_mode));  // still a FIFO, not a file renamed over it
+    write_file_atomic("/dev/null", "discarded");
+    ASSERT_EQ(::stat("/dev/null", &st), 0);
+    EXPECT_TRUE(S_ISCHR(st.st_mode));
 }
 
 TEST(AtomicFile, ReplacesExistingFileWhole) {
