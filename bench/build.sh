@@ -58,16 +58,9 @@ fi
 if [ -z "$spec" ] || [ ! -f "$spec" ]; then die "no python image spec in $root/images (set SLATE_BENCH_SPEC)"; fi
 spec=$(cd "$(dirname "$spec")" && pwd)/$(basename "$spec")
 
-# The host's apt sources, as mmdebstrap MIRROR arguments (a file is pasted
-# into the chroot; deb822 .sources files are recognised as such).
-sources=""
-for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-    if [ -f "$f" ] && grep -q '^[^#[:space:]]' "$f"; then sources="$sources $f"; fi
-done
-[ -n "$sources" ] || die "no apt sources on this host (/etc/apt/sources.list*)"
-# shellcheck disable=SC1091  # the host's file
-suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-[ -n "$suite" ] || die "cannot tell the host's release from /etc/os-release (VERSION_CODENAME)"
+# The host's apt sources as mmdebstrap MIRROR arguments, and its release.
+# shellcheck source=bench/host_sources.sh
+. "$root/bench/host_sources.sh"
 
 mkdir -p "$work/tmp" "$work/apt/lists" "$work/apt/archives" "$cache"
 work=$(cd "$work" && pwd)    # hooks and hyperfine run elsewhere: absolute paths

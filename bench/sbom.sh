@@ -81,14 +81,8 @@ image=$(cd "$image" && pwd)
 rootfs=$work/rootfs
 if [ ! -d "$rootfs/var/lib/dpkg" ] || [ "${SLATE_BENCH_REBUILD:-0}" = 1 ]; then
     [ "$(id -u)" = 0 ] || die "making the rootfs needs root (mmdebstrap --mode=root); run as root once"
-    sources=""
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-        if [ -f "$f" ] && grep -q '^[^#[:space:]]' "$f"; then sources="$sources $f"; fi
-    done
-    [ -n "$sources" ] || die "no apt sources on this host (/etc/apt/sources.list*)"
-    # shellcheck disable=SC1091  # the host's file
-    suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-    [ -n "$suite" ] || die "cannot tell the host's release from /etc/os-release (VERSION_CODENAME)"
+    # shellcheck source=bench/host_sources.sh
+    . "$root/bench/host_sources.sh"
     echo "making the rootfs (mmdebstrap, several minutes): minbase + $packages"
     rm -rf "$rootfs" "$work/rootfs.tmp"
     mkdir -p "$work/tmp"
