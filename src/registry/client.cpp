@@ -490,6 +490,18 @@ oci::Descriptor Client::put_manifest(std::string_view repository, std::string_vi
     request.body = bytes;
     const std::string what = fmt::format("push manifest {} to", reference);
     HttpResponse response = send(request, repository, "pull,push", what);
+    // distribution 2.8 rewrites a repository's blob link in place when a
+    // second upload of the same blob finishes, so a manifest pushed at that
+    // moment by another client can find a blob "unknown" that is there.
+    // Asking again a little later is enough.
+    for (int attempt = 1; attempt < 4 && response.status == 400 &&
+                          registry_error(response).find("MANIFEST_BLOB_UNKNOWN") != std::string::npos;
+         ++attempt) {
+        m_log.warning(fmt::format("{}/{} does not see a blob of manifest {} yet; pushing it again (attempt {}/4)",
+                                  registry(), repository, descriptor.digest, attempt + 1));
+        std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
+        response = send(request, repository, "pull,push", what);
+    }
     if (!response.ok()) fail(response, what, repository);
     if (std::string claimed = response.header("docker-content-digest");
         !claimed.empty() && claimed != descriptor.digest)

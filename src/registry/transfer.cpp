@@ -4,7 +4,6 @@
 #include <chrono>
 #include <mutex>
 #include <set>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -235,27 +234,8 @@ namespace {
 // manifest PUT that reads the link at that moment sees no blob (registries on
 // eventually consistent storage do the same). That is retried a few times
 // after a short wait; a blob that is really missing fails the same way again.
-void put_document(Client& client, const Reference& destination, const std::string& reference,
-                  const GraphNode& node, util::LogSink& log) {
-    constexpr int Attempts = 4;
-    for (int attempt = 1;; ++attempt) {
-        try {
-            client.put_manifest(destination.repository, reference, node.bytes, node.descriptor.media_type);
-            return;
-        } catch (const Error& e) {
-            // The registry's error code is only in the message (Client::fail puts it there).
-            if (attempt >= Attempts || e.message().find("MANIFEST_BLOB_UNKNOWN") == std::string::npos) throw;
-            log.warning(fmt::format("{}/{} does not see a blob of manifest {} yet, though it was just checked; "
-                                    "pushing the manifest again (attempt {}/{})",
-                                    destination.registry, destination.repository, node.descriptor.digest,
-                                    attempt + 1, Attempts));
-            std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
-        }
-    }
-}
-
 TransferReport copy_to_registry(ImageSource& source, const ImageGraph& graph, const Reference& destination,
-                                ClientPool& pool, util::LogSink& log) {
+                                ClientPool& pool) {
     TransferReport report;
     report.top = graph.top;
     report.blobs = graph.blobs.size();
@@ -303,7 +283,7 @@ TransferReport copy_to_registry(ImageSource& source, const ImageGraph& graph, co
         // The top goes last, under the tag when there is one: a tag never
         // points at an image whose parts are still missing.
         std::string reference = is_top && !destination.tag.empty() ? destination.tag : node.descriptor.digest;
-        put_document(client, destination, reference, node, log);
+        client.put_manifest(destination.repository, reference, node.bytes, node.descriptor.media_type);
         ++report.documents;
     }
     report.blobs_existed = existed;
@@ -364,7 +344,7 @@ TransferReport copy_image(ImageSource& source, const ImageLocation& destination,
                             "push to a tag, or to the image's own digest");
             log.info(fmt::format("copying {} ({} blobs, {} bytes) to {}", from.to_string(), graph.blobs.size(),
                                  graph.blob_bytes(), to.to_string()));
-            return copy_to_registry(source, graph, to, pool, log);
+            return copy_to_registry(source, graph, to, pool);
         }
         case ImageLocation::Kind::Layout: {
             std::string name = options.ref_name;
