@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     cli::Context ctx;
     CLI::App app{"slate: minimal, reproducible container images from Debian's signed archive"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", "slate 0.1.0");
+    app.set_version_flag("--version", "slate " SLATE_VERSION);
     cli::add_settings_flags(app, ctx.settings);
     cli::add_deb_command(app, ctx);
     cli::add_resolve_command(app, ctx);
@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
     cli::add_run_command(app, ctx);
     cli::add_test_command(app, ctx);
     cli::add_sbom_command(app, ctx);
+    cli::add_advisories_command(app, ctx);
+    cli::add_db_command(app, ctx);
+    cli::add_scan_command(app, ctx);
     cli::add_registry_commands(app, ctx);
 
     try {

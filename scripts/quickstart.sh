@@ -41,7 +41,15 @@ build/slate push out/python "$ref"
 build/slate inspect "$ref"
 build/slate test images/python.yaml "$ref"
 
+# Scan it: advisories mined from the changelogs of the packages it is built
+# from (real "fixed in" data from the archive alone), imported into the local
+# vulnerability database, then the image scanned straight from the registry.
+build/slate advisories mine --suite "$(. /etc/os-release && echo "$VERSION_CODENAME")" --image images/python.yaml -o out/advisories
+build/slate db import out/advisories --db out/vuln.db
+build/slate scan "$ref" --db out/vuln.db --platform linux/amd64
+
 echo
 echo "Locked: $(ls images/*.lock.json | tr '\n' ' ')"
 echo "Built and tested: out/python (an OCI image layout; try: build/slate run out/python -- -c 'print(42)')"
 echo "Pushed to a local registry, pulled back and tested again (the registry is gone now)."
+echo "Scanned against advisories mined from Debian's changelogs (out/advisories, out/vuln.db)."

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libcurl4-openssl-dev libssl-dev libarchive-dev liblzma-dev libzstd-dev zlib1g-dev
-  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libdeflate-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libdeflate-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # What slate runs or reads at run time.

@@ -21,6 +21,9 @@ void add_build_command(CLI::App& app, Context& ctx);
 void add_run_command(CLI::App& app, Context& ctx);
 void add_test_command(CLI::App& app, Context& ctx);
 void add_sbom_command(CLI::App& app, Context& ctx);
+void add_advisories_command(CLI::App& app, Context& ctx);
+void add_db_command(CLI::App& app, Context& ctx);
+void add_scan_command(CLI::App& app, Context& ctx);
 
 // "linux/arm64/v8" -> Platform (registry.cpp); Usage error when malformed.
 oci::Platform parse_platform_flag(const std::string& text);

@@ -136,3 +136,99 @@ std::string maven_purl(std::string_view group, std::string_view artifact, std::s
 }
 
 }  // namespace slate::sbom
+
+namespace slate::sbom {
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+}  // namespace
+
+std::optional<std::string> purl_decode(std::string_view component) {
+    std::string out;
+    out.reserve(component.size());
+    for (std::size_t i = 0; i < component.size(); ++i) {
+        if (component[i] != '%') {
+            out += component[i];
+            continue;
+        }
+        int high = i + 1 < component.size() ? hex_value(component[i + 1]) : -1;
+        int low = i + 2 < component.size() ? hex_value(component[i + 2]) : -1;
+        if (high < 0 || low < 0) return std::nullopt;
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+    }
+    return out;
+}
+
+std::optional<Purl> parse_purl(std::string_view text, std::string* error) {
+    auto fail = [&](const char* why) -> std::optional<Purl> {
+        if (error) *error = why;
+        return std::nullopt;
+    };
+    if (text.size() < 4 || lowercase(text.substr(0, 4)) != "pkg:") return fail("it does not start with \"pkg:\"");
+    std::string_view rest = text.substr(4);
+    while (rest.starts_with('/')) rest.remove_prefix(1);  // "pkg://type/..." is tolerated by the spec
+    Purl purl;
+    // Right to left, as the specification parses: #subpath, ?qualifiers, @version.
+    if (auto hash = rest.rfind('#'); hash != std::string_view::npos) {
+        std::string_view subpath = rest.substr(hash + 1);
+        rest = rest.substr(0, hash);
+        while (subpath.starts_with('/')) subpath.remove_prefix(1);
+        while (subpath.ends_with('/')) subpath.remove_suffix(1);
+        auto decoded = purl_decode(subpath);
+        if (!decoded) return fail("a malformed %-escape in the subpath");
+        purl.subpath = std::move(*decoded);
+    }
+    if (auto question = rest.rfind('?'); question != std::string_view::npos) {
+        std::string_view qualifiers = rest.substr(question + 1);
+        rest = rest.substr(0, question);
+        while (!qualifiers.empty()) {
+            auto amp = qualifiers.find('&');
+            std::string_view pair = qualifiers.substr(0, amp);
+            qualifiers = amp == std::string_view::npos ? std::string_view{} : qualifiers.substr(amp + 1);
+            auto equals = pair.find('=');
+            if (equals == std::string_view::npos || equals == 0) continue;
+            auto value = purl_decode(pair.substr(equals + 1));
+            if (!value) return fail("a malformed %-escape in a qualifier");
+            if (!value->empty()) purl.qualifiers[lowercase(pair.substr(0, equals))] = std::move(*value);
+        }
+    }
+    if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+        auto version = purl_decode(rest.substr(at + 1));
+        if (!version) return fail("a malformed %-escape in the version");
+        purl.version = std::move(*version);
+        rest = rest.substr(0, at);
+    }
+    while (rest.ends_with('/')) rest.remove_suffix(1);
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0) return fail("it has no type or no name");
+    purl.type = lowercase(rest.substr(0, slash));
+    rest = rest.substr(slash + 1);
+    auto last = rest.rfind('/');
+    std::string_view name = last == std::string_view::npos ? rest : rest.substr(last + 1);
+    std::string_view name_space = last == std::string_view::npos ? std::string_view{} : rest.substr(0, last);
+    auto decoded_name = purl_decode(name);
+    if (!decoded_name || decoded_name->empty()) return fail("it has no name or a malformed %-escape in it");
+    purl.name = std::move(*decoded_name);
+    std::string decoded_space;
+    while (!name_space.empty()) {
+        auto cut = name_space.find('/');
+        auto segment = purl_decode(name_space.substr(0, cut));
+        if (!segment) return fail("a malformed %-escape in the namespace");
+        if (!segment->empty()) {
+            if (!decoded_space.empty()) decoded_space += '/';
+            decoded_space += *segment;
+        }
+        name_space = cut == std::string_view::npos ? std::string_view{} : name_space.substr(cut + 1);
+    }
+    purl.name_space = std::move(decoded_space);
+    return purl;
+}
+
+}  // namespace slate::sbom

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "slate/error.hpp"
@@ -110,7 +112,10 @@ void write_file_atomic(const fs::path& target, std::string_view data, unsigned m
     file.commit();
 }
 
-std::string read_file(const fs::path& path) {
+namespace {
+
+// Up to `limit` bytes of `path` (the whole file when limit is SIZE_MAX).
+std::string read_up_to(const fs::path& path, std::size_t limit) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT) throw Error(ErrorCode::NotFound, "no such file: " + path.string());
@@ -118,10 +123,10 @@ std::string read_file(const fs::path& path) {
     }
     std::string out;
     struct stat st {};
-    if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(std::min(limit, static_cast<std::size_t>(st.st_size)));
     char buffer[1 << 16];
-    for (;;) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
+    while (out.size() < limit) {
+        ssize_t n = ::read(fd, buffer, std::min(sizeof buffer, limit - out.size()));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             int err = errno;
@@ -134,6 +139,12 @@ std::string read_file(const fs::path& path) {
     ::close(fd);
     return out;
 }
+
+}  // namespace
+
+std::string read_file_prefix(const fs::path& path, std::size_t limit) { return read_up_to(path, limit); }
+
+std::string read_file(const fs::path& path) { return read_up_to(path, SIZE_MAX); }
 
 MappedFile::MappedFile(const fs::path& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -8,6 +8,8 @@
 // "1.2-3%2Bb1", an npm scope "%40types"). Qualifiers with empty values are
 // left out and the rest are sorted by key.
 
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,5 +40,23 @@ std::string golang_purl(std::string_view module_path, std::string_view version);
 
 // pkg:maven/<group>/<artifact>@<version>.
 std::string maven_purl(std::string_view group, std::string_view artifact, std::string_view version);
+
+// A parsed package URL; every component percent-decoded.
+struct Purl {
+    std::string type;        // lowercased: "deb", "pypi", "oci"
+    std::string name_space;  // "debian"; "" when none ("namespace" is a keyword)
+    std::string name;
+    std::string version;     // "" when none
+    std::map<std::string, std::string> qualifiers;  // keys lowercased
+    std::string subpath;
+};
+
+// Decodes %XX escapes; nullopt when an escape is malformed.
+std::optional<std::string> purl_decode(std::string_view component);
+
+// Parses "pkg:type/namespace/name@version?qualifiers#subpath" as the purl
+// specification reads it. nullopt (and `error` set when given) when it is not
+// a purl: no "pkg:" scheme, no type or name, a malformed escape.
+std::optional<Purl> parse_purl(std::string_view text, std::string* error = nullptr);
 
 }  // namespace slate::sbom

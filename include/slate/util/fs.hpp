@@ -53,6 +53,8 @@ private:
 void write_file_atomic(const std::filesystem::path& target, std::string_view data, unsigned mode = 0644);
 // Throws slate::Error (NotFound or Io).
 std::string read_file(const std::filesystem::path& path);
+// At most the first `limit` bytes (fewer when the file is shorter). Throws as read_file.
+std::string read_file_prefix(const std::filesystem::path& path, std::size_t limit);
 
 // A read-only private mapping of a whole file. Empty files map to an empty view.
 class MappedFile {
