@@ -103,8 +103,11 @@ void run_update(Context& ctx, const DbArgs& args) {
     util::HttpOptions options;
     options.retries = ctx.settings.retries;
     util::CurlHttpClient http(options, log, progress);
-    fs::create_directories(path.parent_path());
-    util::TempDir downloads(path.parent_path(), ".feeds-", "check that the database directory is writable");
+    const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(ErrorCode::Io, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+    util::TempDir downloads(dir, ".feeds-", "check that the database directory is writable");
     std::vector<vuln::FeedInput> inputs;
     for (std::size_t i = 0; i < urls.size(); ++i) {
         const std::string& url = urls[i];
@@ -115,7 +118,14 @@ void run_update(Context& ctx, const DbArgs& args) {
                 request.if_modified_since = record.last_modified;
             }
         fs::path file = downloads.path() / fmt::format("feed-{}", i);
-        util::HttpResponse response = http.download(request, file);
+        util::HttpResponse response;
+        try {
+            response = http.download(request, file);
+        } catch (const Error& e) {
+            // The HTTP client's hints speak of Debian mirrors; a feed needs its own.
+            throw Error(e.code(), fmt::format("cannot fetch feed {}: {}", url, e.message()),
+                        "check the URL; the database was not changed (`slate db status` shows what it holds)");
+        }
         if (response.not_modified()) {
             log.info(fmt::format("{}: not modified since the last update", url));
             continue;

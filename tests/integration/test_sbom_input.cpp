@@ -9,9 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "slate/oci/compress.hpp"
+#include "support/oci_fixture.hpp"
 #include "slate/oci/layout.hpp"
-#include "slate/oci/tar.hpp"
 #include "slate/util/fs.hpp"
 #include "slate/util/subprocess.hpp"
 #include "support/json_schema.hpp"
@@ -104,28 +103,7 @@ TEST(SbomInput, ATruncatedLayerIsAWarningAndTheRestIsCataloged) {
     // An image whose second layer is cut in half: the first layer's packages are still found.
     oci::LayoutWriter writer(work.path() / "image");
     auto layer = [&](const std::vector<std::pair<std::string, std::string>>& files, bool truncate) {
-        std::string bytes;
-        oci::LayerCompressor compressor(oci::Compression::Gzip, [&](std::string_view b) { bytes.append(b); });
-        oci::TarWriter tar(compressor.sink(), 1700000000);
-        for (const auto& [path, content] : files) {
-            oci::TarEntry entry;
-            entry.path = path;
-            entry.mode = 0644;
-            entry.content = std::make_shared<const std::string>(content);
-            tar.add(entry);
-        }
-        tar.finish();
-        auto done = compressor.finish();
-        if (truncate) bytes.resize(bytes.size() / 2);
-        oci::BlobWriter blob = writer.begin_blob();
-        blob.write(bytes);
-        oci::Descriptor stored = blob.commit(oci::layer_media_type(oci::Compression::Gzip));
-        oci::Layer out;
-        out.digest = stored.digest;
-        out.size = stored.size;
-        out.diff_id = done.diff_id;
-        out.uncompressed_size = done.uncompressed_size;
-        return out;
+        return write_gzip_layer(writer, files, truncate);
     };
     std::vector<oci::Layer> layers{
         layer({{"etc/os-release", "ID=debian\nVERSION_ID=12\n"}, {"var/lib/dpkg/status", GoodStatus}}, false),

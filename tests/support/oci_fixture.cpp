@@ -87,4 +87,30 @@ TestImage make_test_image(const std::filesystem::path& dir, const TestImageOptio
     return image;
 }
 
+oci::Layer write_gzip_layer(oci::LayoutWriter& writer, const std::vector<std::pair<std::string, std::string>>& files,
+                            bool truncate) {
+    std::string bytes;
+    oci::LayerCompressor compressor(oci::Compression::Gzip, [&](std::string_view b) { bytes.append(b); });
+    oci::TarWriter tar(compressor.sink(), 1700000000);
+    for (const auto& [path, content] : files) {
+        oci::TarEntry entry;
+        entry.path = path;
+        entry.mode = 0644;
+        entry.content = std::make_shared<const std::string>(content);
+        tar.add(entry);
+    }
+    tar.finish();
+    auto done = compressor.finish();
+    if (truncate) bytes.resize(bytes.size() / 2);
+    oci::BlobWriter blob = writer.begin_blob();
+    blob.write(bytes);
+    oci::Descriptor stored = blob.commit(oci::layer_media_type(oci::Compression::Gzip));
+    oci::Layer layer;
+    layer.digest = stored.digest;
+    layer.size = stored.size;
+    layer.diff_id = done.diff_id;
+    layer.uncompressed_size = done.uncompressed_size;
+    return layer;
+}
+
 }  // namespace slate::test

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "slate/oci/image.hpp"
+#include "slate/oci/layout.hpp"
 
 namespace slate::test {
 
@@ -29,6 +30,12 @@ struct TestImage {
 };
 
 TestImage make_test_image(const std::filesystem::path& dir, const TestImageOptions& options = {});
+
+// A gzip layer of regular files (path -> content, mode 0644, mtime
+// 1700000000) written into `writer`'s blobs; `truncate` cuts the compressed
+// blob in half, as a damaged download would.
+oci::Layer write_gzip_layer(oci::LayoutWriter& writer, const std::vector<std::pair<std::string, std::string>>& files,
+                            bool truncate = false);
 
 // Deterministic incompressible bytes.
 std::string pseudo_random_bytes(std::uint64_t size, std::uint32_t seed);
