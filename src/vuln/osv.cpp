@@ -84,7 +84,7 @@ void take_severities(const json& object, Advisory& advisory) {
     }
 }
 
-void read_record(const json& record, const std::string& origin, const AdvisorySink& sink, FeedStats& stats) {
+void read_record(const json& record, const AdvisorySink& sink, FeedStats& stats) {
     if (!record.is_object()) throw std::invalid_argument("a record is not an object");
     Advisory advisory;
     advisory.id = string_member(record, "id");
@@ -211,7 +211,7 @@ void read_osv_text(std::string_view text, const std::string& origin, const Advis
     }
     for (const auto& record : *records) {
         try {
-            read_record(record, origin, sink, stats);
+            read_record(record, sink, stats);
         } catch (const std::exception& e) {  // json::exception or invalid_argument: one bad record
             ++stats.skipped;
             std::string id = record.is_object() ? string_member(record, "id") : "";

@@ -147,8 +147,11 @@ template <typename Input>
 void parse_tracker(Input&& input, const std::string& origin, const AdvisorySink& sink, FeedStats& stats) {
     TrackerReader reader(origin, sink, stats);
     try {
-        json::parse(std::forward<Input>(input),
-                    [&](int depth, json::parse_event_t event, json& parsed) { return reader.on_event(depth, event, parsed); });
+        // What is left is the emptied top-level object: every CVE was handled and discarded.
+        json rest = json::parse(std::forward<Input>(input), [&](int depth, json::parse_event_t event, json& parsed) {
+            return reader.on_event(depth, event, parsed);
+        });
+        (void)rest;
     } catch (const json::exception& e) {
         throw Error(ErrorCode::Parse, fmt::format("{} is not valid JSON: {}", origin, e.what()),
                     "the file may be truncated: download the tracker's feed again");
