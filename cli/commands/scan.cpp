@@ -69,38 +69,73 @@ std::optional<fs::path> sbom_file(const std::string& source) {
     return std::nullopt;
 }
 
-const oci::LayoutImage& choose_image(const oci::Layout& layout, const std::string& source, const std::string& platform) {
+// Which of an image's platforms to scan: --platform, the only one, or this machine's.
+std::size_t choose_platform(const std::vector<oci::Platform>& platforms, const std::string& source,
+                            const std::string& flag) {
     std::string there;
-    for (const auto& image : layout.images) there += (there.empty() ? "" : ", ") + oci::to_string(image.platform);
-    if (!platform.empty()) {
-        if (const auto* image = layout.find(parse_platform_flag(platform))) return *image;
-        throw Error(ErrorCode::NotFound, fmt::format("{} has no image for {}", source, platform), "platforms there: " + there);
+    for (const auto& platform : platforms) there += (there.empty() ? "" : ", ") + oci::to_string(platform);
+    auto find = [&](const oci::Platform& want) -> std::optional<std::size_t> {
+        for (std::size_t i = 0; i < platforms.size(); ++i)
+            if (platforms[i] == want) return i;
+        return std::nullopt;
+    };
+    if (!flag.empty()) {
+        if (auto i = find(parse_platform_flag(flag))) return *i;
+        throw Error(ErrorCode::NotFound, fmt::format("{} has no image for {}", source, flag), "platforms there: " + there);
     }
-    if (layout.images.size() == 1) return layout.images.front();
-    if (const auto* image = layout.find(host_platform())) return *image;
-    throw Error(ErrorCode::Usage, fmt::format("{} has {} platforms and none is this machine's", source, layout.images.size()),
+    if (platforms.size() == 1) return 0;
+    if (auto i = find(host_platform())) return *i;
+    throw Error(ErrorCode::Usage, fmt::format("{} has {} platforms and none is this machine's", source, platforms.size()),
                 "pick one with --platform (there: " + there + ")");
+}
+
+fs::path cached_catalog_path(const Context& ctx, const std::string& digest) {
+    return fs::path(ctx.settings.effective_cache_dir()) / "catalogs" / (digest.substr(digest.find(':') + 1) + ".json");
+}
+
+std::optional<sbom::Catalog> cached_catalog(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) return std::nullopt;
+    return sbom::catalog_from_json(util::read_file(path));
+}
+
+// A registry image's manifest digest for the chosen platform, from its
+// manifests alone (no layers are downloaded).
+std::string registry_manifest_digest(const Context& ctx, const ScanArgs& args, const registry::ImageLocation& where) {
+    RegistrySession session(ctx.settings, 1);
+    util::TempDir scratch(fs::temp_directory_path(), "slate-scan-");
+    registry::ImageSource source(where, session.pool(), scratch.path());
+    registry::Inspection inspection = registry::inspect_image(source);
+    std::vector<oci::Platform> platforms;
+    for (const auto& image : inspection.images) platforms.push_back(image.platform);
+    return inspection.images.at(choose_platform(platforms, args.source, args.platform)).manifest.digest;
 }
 
 // The image's catalog, from the cache when this manifest was cataloged before.
 sbom::Catalog image_catalog(const Context& ctx, const ScanArgs& args, TerminalLog& log) {
     registry::ImageLocation where = registry::parse_image_location(args.source);
-    LocalImage local(ctx.settings, args.source);
-    oci::Layout layout = oci::read_layout(local.dir());
-    const oci::LayoutImage& image = choose_image(layout, args.source, args.platform);
-    const std::string digest = image.manifest_descriptor.digest;
-    fs::path cached = fs::path(ctx.settings.effective_cache_dir()) / "catalogs" /
-                      (digest.substr(digest.find(':') + 1) + ".json");
     std::string name = args.source;
     if (where.kind == registry::ImageLocation::Kind::Layout) name = fs::absolute(where.path).lexically_normal().string();
-    if (!args.no_cache) {
-        std::error_code ec;
-        if (fs::is_regular_file(cached, ec))
-            if (auto catalog = sbom::catalog_from_json(util::read_file(cached))) {
-                catalog->subject.name = name;
-                return std::move(*catalog);
-            }
-    }
+    // A registry image cached before needs only its manifests: re-matching a
+    // fleet when advisories change downloads no layers.
+    if (where.kind == registry::ImageLocation::Kind::Registry && !args.no_cache)
+        if (auto catalog = cached_catalog(cached_catalog_path(ctx, registry_manifest_digest(ctx, args, where)))) {
+            catalog->subject.name = name;
+            return std::move(*catalog);
+        }
+
+    LocalImage local(ctx.settings, args.source);
+    oci::Layout layout = oci::read_layout(local.dir());
+    std::vector<oci::Platform> platforms;
+    for (const auto& image : layout.images) platforms.push_back(image.platform);
+    const oci::LayoutImage& image = layout.images.at(choose_platform(platforms, args.source, args.platform));
+    const std::string digest = image.manifest_descriptor.digest;
+    const fs::path cached = cached_catalog_path(ctx, digest);
+    if (!args.no_cache)
+        if (auto catalog = cached_catalog(cached)) {
+            catalog->subject.name = name;
+            return std::move(*catalog);
+        }
     sbom::Catalog catalog = sbom::catalog_layout_image(layout, image, name, layout.ref_name);
     for (const auto& warning : catalog.warnings)
         log.warning(warning.path.empty() ? warning.message : fmt::format("{}: {}", warning.path, warning.message));
