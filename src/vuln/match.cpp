@@ -163,6 +163,22 @@ bool finding_order(const Finding& a, const Finding& b) {
     return a.vulnerability < b.vulnerability;
 }
 
+// Sorts a report's lists and fills its summary from them.
+void finish_report(ScanReport& report) {
+    std::sort(report.matches.begin(), report.matches.end(), finding_order);
+    std::sort(report.suppressed.begin(), report.suppressed.end(),
+              [](const Suppression& a, const Suppression& b) { return finding_order(a.finding, b.finding); });
+    ScanSummary& summary = report.summary;
+    summary.by_severity.clear();
+    summary.by_state.clear();
+    for (const auto& finding : report.matches) {
+        ++summary.by_severity[finding.severity];
+        ++summary.by_state[finding.state];
+    }
+    summary.matches = report.matches.size();
+    summary.suppressed = report.suppressed.size();
+}
+
 }  // namespace
 
 Verdict evaluate(const Affected& statement, std::string_view version) {
@@ -200,20 +216,6 @@ Verdict evaluate(const Affected& statement, std::string_view version) {
     return verdict;
 }
 
-void finish_report(ScanReport& report) {
-    std::sort(report.matches.begin(), report.matches.end(), finding_order);
-    std::sort(report.suppressed.begin(), report.suppressed.end(),
-              [](const Suppression& a, const Suppression& b) { return finding_order(a.finding, b.finding); });
-    ScanSummary& summary = report.summary;
-    summary.by_severity.clear();
-    summary.by_state.clear();
-    for (const auto& finding : report.matches) {
-        ++summary.by_severity[finding.severity];
-        ++summary.by_state[finding.state];
-    }
-    summary.matches = report.matches.size();
-    summary.suppressed = report.suppressed.size();
-}
 
 ScanReport scan_catalog(const Database& db, const sbom::Catalog& catalog, const ScanOptions& options,
                         const std::vector<VexStatement>& vex, const IgnoreRules& ignore) {

@@ -143,12 +143,11 @@ private:
     std::string m_cve;
 };
 
-template <typename Input>
-void parse_tracker(Input&& input, const std::string& origin, const AdvisorySink& sink, FeedStats& stats) {
+void parse_tracker(std::FILE* input, const std::string& origin, const AdvisorySink& sink, FeedStats& stats) {
     TrackerReader reader(origin, sink, stats);
     try {
         // What is left is the emptied top-level object: every CVE was handled and discarded.
-        json rest = json::parse(std::forward<Input>(input), [&](int depth, json::parse_event_t event, json& parsed) {
+        json rest = json::parse(input, [&](int depth, json::parse_event_t event, json& parsed) {
             return reader.on_event(depth, event, parsed);
         });
         (void)rest;
@@ -164,10 +163,6 @@ struct CloseFile {
 };
 
 }  // namespace
-
-void read_tracker_text(std::string_view text, const std::string& origin, const AdvisorySink& sink, FeedStats& stats) {
-    parse_tracker(text, origin, sink, stats);
-}
 
 void read_tracker(const std::filesystem::path& path, const AdvisorySink& sink, FeedStats& stats) {
     // Read through stdio rather than a memory map: the feed is tens of

@@ -54,7 +54,6 @@ FeedKind detect_feed(const std::filesystem::path& path);
 //   open otherwise (also a plain no-dsa, kept in `note`) -> NotFixed
 //   undetermined                  -> Undetermined
 void read_tracker(const std::filesystem::path& path, const AdvisorySink& sink, FeedStats& stats);
-void read_tracker_text(std::string_view json, const std::string& origin, const AdvisorySink& sink, FeedStats& stats);
 
 // One OSV record (or {"vulns": [...]}). Only affected entries of Debian
 // ecosystems with a release ("Debian:12") are kept; ECOSYSTEM ranges only.

@@ -45,8 +45,4 @@ Verdict evaluate(const Affected& statement, std::string_view source_version);
 ScanReport scan_catalog(const Database& db, const sbom::Catalog& catalog, const ScanOptions& options,
                         const std::vector<VexStatement>& vex, const IgnoreRules& ignore);
 
-// Sorts a report's lists and fills its summary from them (exposed so that
-// reports built by hand in tests and tools are consistent).
-void finish_report(ScanReport& report);
-
 }  // namespace slate::vuln

@@ -217,6 +217,16 @@ const Package* find(const Catalog& catalog, const std::string& name) {
     return nullptr;
 }
 
+// What both Syft documents describe: SyftDebs and two Python packages, sorted.
+std::vector<std::string> syft_packages() {
+    std::vector<std::string> expected = SyftDebs;
+    expected.push_back("python requests 2.28.1 arch= source= source_version= purl=pkg:pypi/requests@2.28.1");
+    expected.push_back("python typing_extensions 4.4.0 arch= source= source_version= "
+                       "purl=pkg:pypi/typing-extensions@4.4.0");
+    std::sort(expected.begin(), expected.end());
+    return expected;
+}
+
 TEST(ReadSbom, SyftSpdx) {
     const fs::path file = data_dir() / "syft-debian.spdx.json";
     std::string text = util::read_file(file);
@@ -235,12 +245,7 @@ TEST(ReadSbom, SyftSpdx) {
     EXPECT_EQ(catalog.os.version_id, "12");
     EXPECT_EQ(catalog.os.version_codename, "bookworm");
 
-    std::vector<std::string> expected = SyftDebs;
-    expected.push_back("python requests 2.28.1 arch= source= source_version= purl=pkg:pypi/requests@2.28.1");
-    expected.push_back("python typing_extensions 4.4.0 arch= source= source_version= "
-                       "purl=pkg:pypi/typing-extensions@4.4.0");
-    std::sort(expected.begin(), expected.end());
-    EXPECT_EQ(without_licenses(catalog.packages), expected);
+    EXPECT_EQ(without_licenses(catalog.packages), syft_packages());
     ASSERT_NE(find(catalog, "libc6"), nullptr);
     EXPECT_EQ(find(catalog, "libc6")->license_declared, "GPL-2.0-only AND LGPL-2.1-only");
     EXPECT_EQ(find(catalog, "libc6")->license_concluded, "NOASSERTION");
@@ -275,12 +280,7 @@ TEST(ReadSbom, SyftCycloneDx15) {
     EXPECT_EQ(catalog.os.version_codename, "bookworm");
     EXPECT_EQ(catalog.os.pretty_name, "Debian GNU/Linux 12 (bookworm)");
 
-    std::vector<std::string> expected = SyftDebs;
-    expected.push_back("python requests 2.28.1 arch= source= source_version= purl=pkg:pypi/requests@2.28.1");
-    expected.push_back("python typing_extensions 4.4.0 arch= source= source_version= "
-                       "purl=pkg:pypi/typing-extensions@4.4.0");
-    std::sort(expected.begin(), expected.end());
-    EXPECT_EQ(without_licenses(catalog.packages), expected);
+    EXPECT_EQ(without_licenses(catalog.packages), syft_packages());
     // License objects become one expression; a name that is no SPDX id is kept.
     ASSERT_NE(find(catalog, "bsdutils"), nullptr);
     EXPECT_EQ(find(catalog, "bsdutils")->license_declared, "BSD-4-Clause-UC AND GPL-2.0-or-later AND public-domain");
