@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
     cli::add_advisories_command(app, ctx);
     cli::add_db_command(app, ctx);
     cli::add_scan_command(app, ctx);
+    cli::add_keygen_command(app, ctx);
+    cli::add_verify_bundle_command(app, ctx);
+    cli::add_tlog_command(app, ctx);
+    cli::add_sign_commands(app, ctx);
     cli::add_registry_commands(app, ctx);
 
     try {

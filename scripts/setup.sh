@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libcurl4-openssl-dev libssl-dev libarchive-dev liblzma-dev libzstd-dev zlib1g-dev
-  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libdeflate-dev libsqlite3-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libdeflate-dev libsqlite3-dev libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # What slate runs or reads at run time.
@@ -47,6 +47,14 @@ fi
 if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
   $SUDO apt-get update -qq
 fi
+
+# Node.js runs sigstore-js, an independent Sigstore verifier the tests check
+# slate's bundles with. Debian's nodejs is used when the machine has none.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs npm"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+npm ci --prefix tests/interop/sigstore-js --no-audit --no-fund --loglevel=error >/dev/null
 
 [ "${1:-}" = "--deps" ] && exit 0
 

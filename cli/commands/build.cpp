@@ -1,11 +1,15 @@
 // slate build SPEC.yaml -o OUT [--arch A,...] [--lock FILE] [--format oci|docker-archive]
 //             [--source-date-epoch N] [--compression gzip|zstd] [--json] [--test] [--push REF]
+//             [--key P.key [--tlog URL] [--builder-id URI] [--db PATH]]
 #include <algorithm>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "archive_session.hpp"
+#include "build_signing.hpp"
+#include "signing_keys.hpp"
+#include "signing_session.hpp"
 #include "commands/commands.hpp"
 #include "slate/build/image_build.hpp"
 #include "slate/build/image_test.hpp"
@@ -13,6 +17,8 @@
 #include "slate/error.hpp"
 #include "slate/registry/reference.hpp"
 #include "slate/util/fs.hpp"
+#include "slate/util/hash.hpp"
+#include "slate/vuln/database.hpp"
 
 namespace slate::cli {
 
@@ -32,7 +38,21 @@ struct BuildArgs {
     bool json = false;
     bool test = false;
     std::string push;  // a registry reference, or empty
+    std::string key;   // sign the image and attach provenance, SBOMs and the scan
+    std::string tlog;
+    std::string builder_id{build::DefaultBuilderId};
+    std::string db;
 };
+
+// The database a signed build scans with: --db, else the default one when
+// it exists; none (no scan attestation) otherwise.
+std::filesystem::path scan_database(const Context& ctx, const BuildArgs& args, util::LogSink& log) {
+    if (!args.db.empty()) return args.db;
+    auto path = vuln::default_database_path(ctx.settings.effective_cache_dir());
+    if (std::error_code ec; std::filesystem::is_regular_file(path, ec)) return path;
+    log.info("no vulnerability database (slate db import): the image gets no scan attestation");
+    return {};
+}
 
 void print_result(const build::BuildResult& result, const std::string& output, bool json) {
     if (json) {
@@ -65,7 +85,16 @@ void print_result(const build::BuildResult& result, const std::string& output, b
 }
 
 void run_build(Context& ctx, const BuildArgs& args) {
+    const std::int64_t started = now_seconds();
     auto spec = build::load_image_spec(args.spec);
+    if (args.key.empty() && (!args.tlog.empty() || !args.db.empty()))
+        throw Error(ErrorCode::Usage, "--tlog and --db only apply to a signed build", "add --key P.key");
+    if (!args.key.empty() && args.format != "oci")
+        throw Error(ErrorCode::Usage, "--key needs --format oci", "a docker-archive has nowhere to keep signatures");
+    // The key (and its password) before the build, so a wrong password does
+    // not cost one.
+    std::optional<sign::PrivateKey> key;
+    if (!args.key.empty()) key = load_signing_key(args.key);
     build::BuildOptions options;
     options.output = args.output;
     options.archs = args.archs;
@@ -138,6 +167,31 @@ void run_build(Context& ctx, const BuildArgs& args) {
         transfer_args.json = args.json;
         transfer(ctx, transfer_args, registry::parse_image_location("oci:" + args.output), push_to);
     }
+    if (key) {
+        build::ProvenanceInputs provenance;
+        provenance.spec = &spec;
+        provenance.spec_text = util::read_file(args.spec);
+        provenance.lock = &lock;
+        if (!args.lock.empty()) provenance.lock_digest = "sha256:" + util::sha256_file_hex(args.lock);
+        provenance.result = &result;
+        for (const auto& image : result.images) provenance.archs.push_back(image.arch);
+        provenance.source_date_epoch =
+            options.source_date_epoch ? *options.source_date_epoch : build::default_source_date_epoch(lock);
+        provenance.compression = args.compression;
+        provenance.builder_id = args.builder_id;
+        provenance.invocation_id = build::random_uuid();
+        provenance.started_on = started;
+        BuildSigningOptions signing;
+        signing.key = &*key;
+        signing.database = scan_database(ctx, args, session.log());
+        std::optional<TlogSession> tlog;
+        if (!args.tlog.empty()) {
+            tlog.emplace(ctx.settings, args.tlog);
+            signing.tlog = &tlog->client;
+        }
+        sign_build(ctx.settings, args.push.empty() ? "oci:" + args.output : args.push, result, std::move(provenance),
+                   signing, session.log());
+    }
 }
 
 }  // namespace
@@ -160,6 +214,12 @@ void add_build_command(CLI::App& app, Context& ctx) {
     cmd->add_option("--jobs", args->jobs, "Parallel downloads")->check(CLI::Range(1u, 64u));
     cmd->add_flag("--json", args->json, "Print {digest, images: [...]} as JSON");
     cmd->add_option("--push", args->push, "Push the built image to this registry reference (HOST[:PORT]/NAME[:TAG])");
+    cmd->add_option("--key", args->key,
+                    "Sign the image and attach SLSA provenance, the SBOMs and the scan (cosign v2 and v3 formats)")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--tlog", args->tlog, "With --key: record every signature in this transparency log (slate tlog serve)");
+    cmd->add_option("--builder-id", args->builder_id, "With --key: the provenance's builder.id (a URI)");
+    cmd->add_option("--db", args->db, "With --key: scan with this database (default: <cache>/vuln/vuln.db when it exists)");
     cmd->add_flag("--test", args->test, "Run the spec's tests on the host's architecture before writing the image");
     cmd->callback([&ctx, args] { run_build(ctx, *args); });
 }

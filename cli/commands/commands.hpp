@@ -24,6 +24,10 @@ void add_sbom_command(CLI::App& app, Context& ctx);
 void add_advisories_command(CLI::App& app, Context& ctx);
 void add_db_command(CLI::App& app, Context& ctx);
 void add_scan_command(CLI::App& app, Context& ctx);
+void add_keygen_command(CLI::App& app, Context& ctx);
+void add_verify_bundle_command(CLI::App& app, Context& ctx);
+void add_tlog_command(CLI::App& app, Context& ctx);
+void add_sign_commands(CLI::App& app, Context& ctx);  // sign, attest, verify (sign.cpp)
 
 // "linux/arm64/v8" -> Platform (registry.cpp); Usage error when malformed.
 oci::Platform parse_platform_flag(const std::string& text);

@@ -1,5 +1,7 @@
 #include "curl_support.hpp"
 
+#include "slate/util/http_server.hpp"
+
 #include <algorithm>
 #include <mutex>
 #include <new>
@@ -10,31 +12,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto MaxDelay = std::chrono::milliseconds(60s);
-
-const char* reason_phrase(long status) {
-    switch (status) {
-        case 300: return "Multiple Choices";
-        case 301: return "Moved Permanently";
-        case 302: return "Found";
-        case 304: return "Not Modified";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 407: return "Proxy Authentication Required";
-        case 408: return "Request Timeout";
-        case 410: return "Gone";
-        case 416: return "Range Not Satisfiable";
-        case 429: return "Too Many Requests";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        case 504: return "Gateway Timeout";
-        default: return "";
-    }
-}
 
 }  // namespace
 
@@ -79,7 +56,7 @@ bool is_transient(CURLcode rc) {
 
 std::string describe_status(long status) {
     std::string text = fmt::format("HTTP {}", status);
-    if (const char* reason = reason_phrase(status); *reason) text += fmt::format(" {}", reason);
+    if (const char* reason = http_reason_phrase(static_cast<int>(status)); *reason) text += fmt::format(" {}", reason);
     return text;
 }
 

@@ -1,5 +1,7 @@
 #include "slate/util/hash.hpp"
 
+#include <optional>
+
 #include <openssl/evp.h>
 
 #include <cerrno>
@@ -39,14 +41,36 @@ Sha256Digest Sha256::finish() {
 
 std::string Sha256::finish_hex() { return to_hex(finish()); }
 
-std::string to_hex(const Sha256Digest& digest) {
+std::string to_hex(std::string_view bytes) {
     static constexpr char Digits[] = "0123456789abcdef";
-    std::string hex(digest.size() * 2, '0');
-    for (std::size_t i = 0; i < digest.size(); ++i) {
-        hex[2 * i] = Digits[digest[i] >> 4];
-        hex[2 * i + 1] = Digits[digest[i] & 0xf];
+    std::string hex(bytes.size() * 2, '0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        auto byte = static_cast<unsigned char>(bytes[i]);
+        hex[2 * i] = Digits[byte >> 4];
+        hex[2 * i + 1] = Digits[byte & 0xf];
     }
     return hex;
+}
+
+std::string to_hex(const Sha256Digest& digest) {
+    return to_hex(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+    if (hex.size() % 2 != 0) return std::nullopt;
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string bytes(hex.size() / 2, '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        int high = nibble(hex[2 * i]), low = nibble(hex[2 * i + 1]);
+        if (high < 0 || low < 0) return std::nullopt;
+        bytes[i] = static_cast<char>(high << 4 | low);
+    }
+    return bytes;
 }
 
 std::string sha1_hex(std::string_view data) {

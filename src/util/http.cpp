@@ -456,6 +456,108 @@ HttpResponse CurlHttpClient::get(const HttpRequest& request, std::string& body) 
     return fetch(m_easy->get(), m_options, m_log, m_progress, request, memory);
 }
 
+namespace {
+
+// The response of one POST, any status.
+struct PostCapture {
+    std::string* body = nullptr;
+    std::uint64_t limit = 0;
+    bool over_limit = false;
+};
+
+std::size_t on_post_body(char* data, std::size_t item, std::size_t count, void* user) {
+    auto& capture = *static_cast<PostCapture*>(user);
+    const std::size_t size = item * count;
+    if (capture.body->size() + size > capture.limit) {
+        capture.over_limit = true;
+        return 0;
+    }
+    capture.body->append(data, size);
+    return size;
+}
+
+}  // namespace
+
+HttpResponse CurlHttpClient::post(const HttpPostRequest& request, std::string& response_body) {
+    const std::string shown = redact_url(request.url);
+    if (!starts_with_nocase(request.url, "http://") && !starts_with_nocase(request.url, "https://"))
+        throw Error(ErrorCode::Usage, fmt::format("cannot POST to {}: not an http:// or https:// URL", shown),
+                    "give the server's http:// or https:// URL");
+    const int attempts = std::max(m_options.retries, 0) + 1;
+    CURL* easy = m_easy->get();
+    for (int attempt = 1;; ++attempt) {
+        curl_easy_reset(easy);
+        response_body.clear();
+        PostCapture capture{&response_body, request.max_response_size, false};
+        char error_buffer[CURL_ERROR_SIZE] = {};
+        HeaderList headers;
+        set_option(easy, CURLOPT_URL, request.url.c_str());
+        set_option(easy, CURLOPT_ERRORBUFFER, error_buffer);
+        set_option(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+        set_option(easy, CURLOPT_NOSIGNAL, 1L);
+        set_option(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+        set_option(easy, CURLOPT_USERAGENT, m_options.user_agent.c_str());
+        if (m_options.connect_timeout > 0s)
+            set_option(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                       static_cast<long>(std::chrono::milliseconds(m_options.connect_timeout).count()));
+        if (m_options.stall_timeout > 0s) {
+            set_option(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+            set_option(easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(m_options.stall_timeout.count()));
+        }
+        if (!m_options.ca_file.empty()) set_option(easy, CURLOPT_CAINFO, m_options.ca_file.c_str());
+        set_option(easy, CURLOPT_POST, 1L);
+        set_option(easy, CURLOPT_POSTFIELDS, request.body.data());
+        set_option(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+        append_header(headers, "Content-Type: " + request.content_type);
+        append_header(headers, "Expect:");  // no 100-continue round trip for small bodies
+        set_option(easy, CURLOPT_HTTPHEADER, headers.get());
+        set_option(easy, CURLOPT_WRITEFUNCTION, &on_post_body);
+        set_option(easy, CURLOPT_WRITEDATA, static_cast<void*>(&capture));
+
+        CURLcode rc = curl_easy_perform(easy);
+        if (capture.over_limit)
+            throw Error(ErrorCode::Integrity,
+                        fmt::format("{}: the answer is longer than {} bytes", shown, request.max_response_size),
+                        "check that the URL points at the intended service");
+        Outcome out;
+        if (rc != CURLE_OK) {
+            std::string cause = error_buffer[0] ? std::string(error_buffer) : std::string(curl_easy_strerror(rc));
+            while (!cause.empty() && std::isspace(static_cast<unsigned char>(cause.back()))) cause.pop_back();
+            out = classify_curl_error(rc, shown, without_credentials(std::move(cause), request.url));
+            // Only a request that surely never reached the server may be sent again.
+            if (out.kind == Outcome::Kind::Retry && !curl::is_unreachable(rc)) out.kind = Outcome::Kind::Fail;
+        } else {
+            long status = 0;
+            curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+            if (status != 429 && status != 503) {
+                HttpResponse response;
+                response.status = status;
+                response.etag = response_header(easy, "ETag");
+                response.last_modified = response_header(easy, "Last-Modified");
+                response.size = response_body.size();
+                response.sha256 = sha256_hex(response_body);
+                return response;
+            }
+            out = classify_status(easy, status, shown);
+            if (attempt == attempts) {  // out of retries: the caller reads the refusal
+                HttpResponse response;
+                response.status = status;
+                response.size = response_body.size();
+                response.sha256 = sha256_hex(response_body);
+                return response;
+            }
+        }
+        if (out.kind == Outcome::Kind::Fail || attempt == attempts) {
+            if (attempt > 1) out.message += fmt::format(" (after {} attempts)", attempt);
+            throw Error(out.code, std::move(out.message), std::move(out.hint));
+        }
+        auto delay = retry_delay(m_options.backoff, attempt, out.retry_after);
+        m_log.warning(fmt::format("retrying POST {} in {} ({}, attempt {}/{})", shown, format_delay(delay), out.reason,
+                                  attempt + 1, attempts));
+        std::this_thread::sleep_for(delay);
+    }
+}
+
 std::string redact_url(std::string_view url) {
     std::size_t scheme = url.find("://");
     if (scheme == std::string_view::npos) return std::string(url);

@@ -467,7 +467,9 @@ std::string to_table(const ScanReport& report, const TableOptions& options) {
     return out;
 }
 
-std::string to_json(const ScanReport& report) {
+namespace {
+
+Json report_json(const ScanReport& report) {
     Json doc;
     doc["target"] = {{"name", report.target.name},
                      {"digest", report.target.digest},
@@ -509,7 +511,26 @@ std::string to_json(const ScanReport& report) {
                       {"hidden", summary.hidden},
                       {"by_severity", std::move(by_severity)},
                       {"by_state", std::move(by_state)}};
-    return detail::dump(doc);
+    return doc;
+}
+
+}  // namespace
+
+std::string to_json(const ScanReport& report) { return detail::dump(report_json(report)); }
+
+std::string to_cosign_vuln(const ScanReport& report, std::int64_t started, std::int64_t finished) {
+    // The shape cosign's vuln/v1 predicate has; the invocation is unknown to
+    // a scanner run outside CI, so it is left empty as cosign leaves it.
+    Json invocation{{"parameters", nullptr}, {"uri", ""}, {"event_id", ""}, {"builder.id", ""}};
+    Json db{{"uri", report.database.path},
+            {"version", report.database.built ? oci::format_rfc3339(report.database.built) : ""}};
+    Json scanner{{"uri", "pkg:generic/slate@" + std::string(ToolVersion)},
+                 {"version", std::string(ToolVersion)},
+                 {"db", std::move(db)},
+                 {"result", report_json(report)}};
+    Json metadata{{"scanStartedOn", oci::format_rfc3339(started)}, {"scanFinishedOn", oci::format_rfc3339(finished)}};
+    Json predicate{{"invocation", std::move(invocation)}, {"scanner", std::move(scanner)}, {"metadata", std::move(metadata)}};
+    return detail::dump(predicate);
 }
 
 }  // namespace slate::vuln

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "slate/util/base64.hpp"
+
 namespace slate::registry {
 
 struct Credentials {
@@ -82,10 +84,8 @@ struct Challenge {
 // Commas inside quoted values are kept; malformed pieces are skipped.
 std::vector<Challenge> parse_www_authenticate(std::string_view header_value);
 
-// Standard base64 (RFC 4648) with padding.
-std::string base64_encode(std::string_view data);
-// Accepts padded or unpadded input; line breaks are ignored. nullopt for
-// characters outside the alphabet or an impossible length.
-std::optional<std::string> base64_decode(std::string_view text);
+// Basic credentials are base64 (util/base64.hpp).
+using util::base64_decode;
+using util::base64_encode;
 
 }  // namespace slate::registry

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,10 @@ private:
 };
 
 std::string to_hex(const Sha256Digest& digest);
+// Lowercase hex of any bytes, and back (either case; nullopt for an odd
+// length or a non-hex character).
+std::string to_hex(std::string_view bytes);
+std::optional<std::string> from_hex(std::string_view hex);
 std::string sha256_hex(std::string_view data);
 // Throws slate::Error (Io) when the file cannot be read.
 std::string sha256_file_hex(const std::filesystem::path& path);

@@ -35,6 +35,14 @@ struct HttpRequest {
     std::uint64_t expected_size = 0;  // if known: used for progress, and a body LONGER than this is aborted
 };
 
+// A POST with a body held in memory.
+struct HttpPostRequest {
+    std::string url{};
+    std::string body{};
+    std::string content_type = "application/json";
+    std::uint64_t max_response_size = 16 * 1024 * 1024;  // a longer answer is aborted (Integrity)
+};
+
 struct HttpResponse {
     // Final status after redirects: 200, 304, ... A file:// URL reports 200 when
     // read and 304 when If-Modified-Since was not met.
@@ -57,6 +65,12 @@ public:
     virtual HttpResponse download(const HttpRequest& request, const std::filesystem::path& temp_file) = 0;
     // Small bodies in memory. `body` is empty on 304 and on failure.
     virtual HttpResponse get(const HttpRequest& request, std::string& body) = 0;
+    // Sends request.body and returns the server's answer, whatever its status:
+    // `response_body` holds the body of a 4xx/5xx too (APIs explain their
+    // refusals there), so the caller decides what a status means. Throws
+    // slate::Error only when no answer arrives (Network), the URL is malformed
+    // (Usage) or the answer is longer than request.max_response_size (Integrity).
+    virtual HttpResponse post(const HttpPostRequest& request, std::string& response_body) = 0;
 };
 
 // The libcurl client. Errors are slate::Error:
@@ -78,6 +92,10 @@ public:
 
     HttpResponse download(const HttpRequest& request, const std::filesystem::path& temp_file) override;
     HttpResponse get(const HttpRequest& request, std::string& body) override;
+    // A POST is not idempotent, so it is retried only when it surely was not
+    // processed: the server could not be reached (connection refused, name not
+    // resolved) or answered 429/503. Redirects are not followed.
+    HttpResponse post(const HttpPostRequest& request, std::string& response_body) override;
 
     const HttpOptions& options() const { return m_options; }
 

@@ -80,6 +80,13 @@ std::string to_cyclonedx(const ScanReport& report, std::int64_t timestamp);
 // requires at least one statement), or for a time outside 0000-9999.
 std::string to_openvex(const ScanReport& report, std::int64_t timestamp, const std::string& author);
 
+// The predicate of cosign's vulnerability attestation
+// (https://cosign.sigstore.dev/attestation/vuln/v1, `cosign attest --type
+// vuln`): the scanner (slate, its version, the database and when it was
+// built) with slate's JSON report (to_json) as scanner.result, and when the
+// scan ran. Throws slate::Error (Usage) only for a time outside 0000-9999.
+std::string to_cosign_vuln(const ScanReport& report, std::int64_t started, std::int64_t finished);
+
 // Where a person reads about a vulnerability or advisory id: Debian's
 // security tracker for CVE-, DSA-, DLA-, DTSA- and TEMP- ids, GitHub's
 // advisory database for GHSA-, osv.dev for any other (OSV) id.

@@ -376,6 +376,18 @@ TEST(ScanJson, EmptyReportKeepsTheShape) {
     EXPECT_EQ(doc["summary"]["packages"], 42);
 }
 
+TEST(CosignVuln, WrapsTheJsonReportInCosignsPredicate) {
+    ScanReport report = realistic_report();
+    auto predicate = OrderedJson::parse(to_cosign_vuln(report, 1700000000, 1700000002));
+    EXPECT_EQ(keys_of(predicate), (std::vector<std::string>{"invocation", "scanner", "metadata"}));
+    EXPECT_EQ(predicate["scanner"]["version"], SLATE_VERSION);
+    EXPECT_EQ(predicate["scanner"]["db"]["uri"], report.database.path);
+    EXPECT_EQ(predicate["scanner"]["result"], OrderedJson::parse(to_json(report)));
+    EXPECT_EQ(predicate["metadata"]["scanStartedOn"], "2023-11-14T22:13:20Z");
+    EXPECT_EQ(predicate["metadata"]["scanFinishedOn"], "2023-11-14T22:13:22Z");
+    EXPECT_TRUE(predicate["invocation"]["parameters"].is_null());
+}
+
 TEST(ScanJson, InvalidUtf8IsRepairedNotFatal) {
     ScanReport report = realistic_report();
     report.matches[0].description = "bad \xff byte";
