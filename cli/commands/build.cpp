@@ -95,6 +95,9 @@ void run_build(Context& ctx, const BuildArgs& args) {
     // not cost one.
     std::optional<sign::PrivateKey> key;
     if (!args.key.empty()) key = load_signing_key(args.key);
+    if (!args.db.empty() && !std::filesystem::is_regular_file(args.db))
+        throw Error(ErrorCode::NotFound, fmt::format("no vulnerability database at {}", args.db),
+                    "import feeds first: slate db import FEED... --db " + args.db);
     build::BuildOptions options;
     options.output = args.output;
     options.archs = args.archs;

@@ -128,6 +128,16 @@ TEST_F(BuildSigning, AWrongPasswordFailsBeforeBuilding) {
     expect_nothing_written(out);
 }
 
+TEST_F(BuildSigning, AMissingDatabaseFailsBeforeBuilding) {
+    auto spec = write_spec("app");
+    auto out = m_work.path() / "out";
+    auto built = build({spec.string(), "-o", out.string(), "--key", key(), "--db", (m_work.path() / "none.db").string()},
+                       {{"SLATE_PASSWORD", Password}});
+    EXPECT_EQ(built.exit_code, 1);
+    EXPECT_NE(built.err.find("none.db"), std::string::npos) << built.err;
+    expect_nothing_written(out);
+}
+
 TEST_F(BuildSigning, SigningOptionsNeedAKey) {
     auto spec = write_spec("app");
     auto built = build({spec.string(), "-o", (m_work.path() / "out").string(), "--tlog", "http://127.0.0.1:1"});

@@ -31,7 +31,7 @@ util::ProcessResult run_slate_isolated(const fs::path& docker_config, std::vecto
     argv.insert(argv.end(), args.begin(), args.end());
     util::ProcessOptions options;
     options.timeout = SlateTimeout;
-    options.env = {{"DOCKER_CONFIG", docker_config.string()}};
+    options.env = {{"DOCKER_CONFIG", docker_config.string()}, {"SLATE_PASSWORD", "live"}};
     options.unset_env = {"SLATE_REGISTRY_USERNAME", "SLATE_REGISTRY_PASSWORD"};
     return util::run_process(argv, options);
 }
@@ -62,7 +62,10 @@ TEST(LiveRegistry, BusyboxPushedByBuildIsPulledTestedAndRunFromTheRegistry) {
     const std::string ref = registry.host() + "/catalog/busybox:test";
     const fs::path built = work.path() / "built";
 
-    auto build = run_slate_isolated(docker_config, {"build", spec, "-o", built.string(), "--push", ref});
+    const std::string key = (work.path() / "signer.key").string(), pub = (work.path() / "signer.pub").string();
+    auto keygen = run_slate_isolated(docker_config, {"keygen", "--output-prefix", (work.path() / "signer").string()});
+    ASSERT_EQ(keygen.exit_code, 0) << keygen.err;
+    auto build = run_slate_isolated(docker_config, {"build", spec, "-o", built.string(), "--push", ref, "--key", key});
     ASSERT_EQ(build.exit_code, 0) << build.err << registry.log_tail();
     json top = layout_entry(built, "latest");
     const std::string digest = top.value("digest", "");
@@ -114,6 +117,32 @@ TEST(LiveRegistry, BusyboxPushedByBuildIsPulledTestedAndRunFromTheRegistry) {
     EXPECT_EQ(run.out, "hello from busybox\n") << run.err;
     auto fails = run_slate_isolated(docker_config, {"run", ref, "--", "/bin/busybox", "sh", "-c", "exit 7"});
     EXPECT_EQ(fails.exit_code, 7) << fails.err;
+
+    // `--key`: the index and each platform manifest are signed in the
+    // registry, with SLSA provenance naming every .deb the lock of this build
+    // resolved, and each platform's SBOM on its own manifest.
+    for (const std::string& image : {ref, registry.host() + "/catalog/busybox@" + built_index.manifests[1].digest}) {
+        auto verified = run_slate_isolated(docker_config, {"verify", image, "--key", pub, "--no-cache"});
+        EXPECT_EQ(verified.exit_code, 0) << image << "\n" << verified.err;
+    }
+    auto provenance = run_slate_isolated(
+        docker_config, {"verify", ref, "--key", pub, "--attestation", "slsaprovenance1", "--print-predicate"});
+    ASSERT_EQ(provenance.exit_code, 0) << provenance.err;
+    auto predicate = json::parse(provenance.out);
+    std::size_t debs = 0, inreleases = 0;
+    for (const auto& dependency : predicate.at("buildDefinition").at("resolvedDependencies")) {
+        const std::string uri = dependency.at("uri");
+        EXPECT_EQ(dependency.at("digest").at("sha256").get<std::string>().size(), 64u) << uri;
+        if (uri.ends_with(".deb")) ++debs;
+        if (uri.ends_with("/InRelease")) ++inreleases;
+    }
+    EXPECT_GE(debs, 2u);  // busybox and libc6 at least, for two architectures
+    EXPECT_GE(inreleases, 1u);
+    auto sbom = run_slate_isolated(docker_config, {"verify", ref, "--key", pub, "--platform", "linux/arm64",
+                                                   "--attestation", "spdx", "--print-predicate"});
+    ASSERT_EQ(sbom.exit_code, 0) << sbom.err;
+    EXPECT_NE(sbom.out.find("pkg:deb/debian/busybox"), std::string::npos);
+    EXPECT_NE(sbom.out.find("arch=arm64"), std::string::npos);
 }
 
 }  // namespace
