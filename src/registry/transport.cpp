@@ -204,18 +204,9 @@ HttpResponse Transport::perform(const HttpRequest& request) {
     set_option(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     set_option(easy, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
     set_option(easy, CURLOPT_MAXREDIRS, 5L);
-    set_option(easy, CURLOPT_NOSIGNAL, 1L);
-    set_option(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    set_option(easy, CURLOPT_USERAGENT, m_options.user_agent.c_str());
-    if (m_options.connect_timeout > 0s)
-        set_option(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::chrono::milliseconds(m_options.connect_timeout).count()));
-    if (m_options.stall_timeout > 0s) {
-        set_option(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        set_option(easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(m_options.stall_timeout.count()));
-    }
+    util::curl::set_connection_options(
+        easy, {m_options.user_agent, m_options.connect_timeout, m_options.stall_timeout, m_options.ca_file});
     if (request.timeout > 0ms) set_option(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-    if (!m_options.ca_file.empty()) set_option(easy, CURLOPT_CAINFO, m_options.ca_file.c_str());
     if (m_options.insecure) {
         set_option(easy, CURLOPT_SSL_VERIFYPEER, 0L);
         set_option(easy, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -34,6 +34,20 @@ void append_header(HeaderList& list, const std::string& line) {
     list.reset(head);
 }
 
+void set_connection_options(CURL* easy, const ConnectionOptions& options) {
+    set_option(easy, CURLOPT_NOSIGNAL, 1L);
+    set_option(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    set_option(easy, CURLOPT_USERAGENT, options.user_agent.c_str());
+    if (options.connect_timeout > 0s)
+        set_option(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::chrono::milliseconds(options.connect_timeout).count()));
+    if (options.stall_timeout > 0s) {
+        set_option(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        set_option(easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options.stall_timeout.count()));
+    }
+    if (!options.ca_file.empty()) set_option(easy, CURLOPT_CAINFO, options.ca_file.c_str());
+}
+
 bool is_unreachable(CURLcode rc) {
     return rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
            rc == CURLE_SSL_CONNECT_ERROR;

@@ -47,6 +47,17 @@ void set_option(CURL* easy, CURLoption option, T value) {
                                                      curl_easy_strerror(rc)));
 }
 
+// What every transfer of slate's sets: no signals (required with threads),
+// TCP keep-alive, the user agent, connect and stall timeouts (0: none) and
+// an extra CA bundle (empty: none).
+struct ConnectionOptions {
+    const std::string& user_agent;
+    std::chrono::seconds connect_timeout;
+    std::chrono::seconds stall_timeout;
+    const std::string& ca_file;
+};
+void set_connection_options(CURL* easy, const ConnectionOptions& options);
+
 // The server could not be reached at all (name, connection, TLS handshake).
 bool is_unreachable(CURLcode rc);
 // Worth trying again: unreachable, or the transfer broke off or timed out.

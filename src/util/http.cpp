@@ -233,17 +233,8 @@ void configure(CURL* easy, const HttpOptions& options, const HttpRequest& reques
     set_option(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");  // never let a server redirect to file://
     set_option(easy, CURLOPT_FOLLOWLOCATION, 1L);
     set_option(easy, CURLOPT_MAXREDIRS, 5L);
-    set_option(easy, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for DNS timeouts: required with threads
-    set_option(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     set_option(easy, CURLOPT_FILETIME, 1L);
-    set_option(easy, CURLOPT_USERAGENT, options.user_agent.c_str());
-    if (options.connect_timeout > 0s)
-        set_option(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::chrono::milliseconds(options.connect_timeout).count()));
-    if (options.stall_timeout > 0s) {
-        set_option(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        set_option(easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options.stall_timeout.count()));
-    }
-    if (!options.ca_file.empty()) set_option(easy, CURLOPT_CAINFO, options.ca_file.c_str());
+    curl::set_connection_options(easy, {options.user_agent, options.connect_timeout, options.stall_timeout, options.ca_file});
 
     if (!request.if_none_match.empty()) append_header(headers, "If-None-Match: " + request.if_none_match);
     if (!request.if_modified_since.empty()) {
@@ -494,17 +485,8 @@ HttpResponse CurlHttpClient::post(const HttpPostRequest& request, std::string& r
         set_option(easy, CURLOPT_URL, request.url.c_str());
         set_option(easy, CURLOPT_ERRORBUFFER, error_buffer);
         set_option(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-        set_option(easy, CURLOPT_NOSIGNAL, 1L);
-        set_option(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-        set_option(easy, CURLOPT_USERAGENT, m_options.user_agent.c_str());
-        if (m_options.connect_timeout > 0s)
-            set_option(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                       static_cast<long>(std::chrono::milliseconds(m_options.connect_timeout).count()));
-        if (m_options.stall_timeout > 0s) {
-            set_option(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-            set_option(easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(m_options.stall_timeout.count()));
-        }
-        if (!m_options.ca_file.empty()) set_option(easy, CURLOPT_CAINFO, m_options.ca_file.c_str());
+        curl::set_connection_options(
+            easy, {m_options.user_agent, m_options.connect_timeout, m_options.stall_timeout, m_options.ca_file});
         set_option(easy, CURLOPT_POST, 1L);
         set_option(easy, CURLOPT_POSTFIELDS, request.body.data());
         set_option(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
