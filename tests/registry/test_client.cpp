@@ -332,11 +332,16 @@ TEST(RegistryClient, ResumesAChunkedUploadCutOffMidway) {
     // slate asks the registry how much it has and resumes there; distribution
     // drops a session whose chunk arrived in part (its upload state no longer
     // matches), and then slate starts a new one. Which happens depends on
-    // where the cut falls.
+    // where the cut falls. Rarely (about 1 run in 20) the cut hits a reused
+    // connection before any answer and libcurl itself sends the chunk again
+    // on a fresh one (it rewinds the file), so slate sees no error at all and
+    // logs nothing: the cut still happened and the blob must still be whole.
     const std::string log = session.log.text();
-    EXPECT_TRUE(log.find("resuming the upload of " + blob.digest) != std::string::npos ||
-                log.find("starting the upload of " + blob.digest) != std::string::npos)
-        << log;
+    if (!log.empty()) {
+        EXPECT_TRUE(log.find("resuming the upload of " + blob.digest) != std::string::npos ||
+                    log.find("starting the upload of " + blob.digest) != std::string::npos)
+            << log;
+    }
     EXPECT_EQ(client.get_blob_bytes("test/chunks", blob), payload);
 }
 
