@@ -14,6 +14,7 @@
 #include <fmt/ranges.h>
 
 #include "slate/error.hpp"
+#include "slate/util/base64.hpp"
 #include "slate/util/fs.hpp"
 #include "slate/util/subprocess.hpp"
 
@@ -141,36 +142,6 @@ std::string cleartext_of(const ClearsignedBlock& block) {
 // ---------------------------------------------------------------------------
 // ASCII armor (RFC 4880 section 6): base64 with an optional CRC-24 checksum.
 
-std::optional<std::string> decode_base64(std::string_view text) {
-    static constexpr auto table = [] {
-        std::array<int, 256> t{};
-        t.fill(-1);
-        constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        for (std::size_t i = 0; i < alphabet.size(); ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<int>(i);
-        return t;
-    }();
-    std::string out;
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    std::size_t padding = 0;
-    for (char c : text) {
-        if (c == '=') {
-            ++padding;
-            continue;
-        }
-        int v = table[static_cast<unsigned char>(c)];
-        if (v < 0 || padding > 0) return std::nullopt;  // bad character, or data after padding
-        buffer = (buffer << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((buffer >> bits) & 0xFF);
-        }
-    }
-    if (padding > 2) return std::nullopt;
-    return out;
-}
-
 std::uint32_t crc24(std::string_view data) {
     std::uint32_t crc = 0xB704CE;
     for (char c : data) {
@@ -214,10 +185,10 @@ std::string dearmor_keys(std::string_view content, const fs::path& source) {
         }
         if (i == lines.size()) throw bad(fmt::format("\"{}\" is missing", KeyBlockEnd));
         ++i;
-        auto decoded = decode_base64(body);
+        auto decoded = util::base64_decode(body);
         if (!decoded || decoded->empty()) throw bad("the base64 data is malformed");
         if (checksum) {
-            auto sum = decode_base64(*checksum);
+            auto sum = util::base64_decode(*checksum);
             if (!sum || sum->size() != 3) throw bad("the checksum line is malformed");
             std::uint32_t expected = (static_cast<std::uint32_t>(static_cast<unsigned char>((*sum)[0])) << 16) |
                                      (static_cast<std::uint32_t>(static_cast<unsigned char>((*sum)[1])) << 8) |

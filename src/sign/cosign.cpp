@@ -7,6 +7,7 @@
 #include "slate/error.hpp"
 #include "slate/util/base64.hpp"
 #include "slate/util/hash.hpp"
+#include "slate/util/text.hpp"
 
 namespace slate::sign::cosign {
 
@@ -17,15 +18,6 @@ namespace {
 
 // go-containerregistry writes a zero time.Time as this.
 constexpr std::string_view ZeroTime = "0001-01-01T00:00:00Z";
-
-// Length of the UTF-8 sequence starting with `lead`, 0 when it cannot start one.
-std::size_t utf8_length(unsigned char lead) {
-    if (lead < 0x80) return 1;
-    if (lead >= 0xC2 && lead <= 0xDF) return 2;
-    if (lead >= 0xE0 && lead <= 0xEF) return 3;
-    if (lead >= 0xF0 && lead <= 0xF4) return 4;
-    return 0;
-}
 
 void append_go_string(std::string& out, std::string_view text) {
     static constexpr char Hex[] = "0123456789abcdef";
@@ -55,19 +47,8 @@ void append_go_string(std::string& out, std::string_view text) {
             ++i;
             continue;
         }
-        std::size_t length = utf8_length(c);
-        bool valid = length > 0 && i + length <= text.size();
-        for (std::size_t k = 1; valid && k < length; ++k)
-            valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-        if (valid && length == 3) {
-            auto second = static_cast<unsigned char>(text[i + 1]);
-            valid = !(c == 0xE0 && second < 0xA0) && !(c == 0xED && second >= 0xA0);  // overlong, surrogates
-        }
-        if (valid && length == 4) {
-            auto second = static_cast<unsigned char>(text[i + 1]);
-            valid = !(c == 0xF0 && second < 0x90) && !(c == 0xF4 && second >= 0x90);
-        }
-        if (!valid)
+        const std::size_t length = util::utf8_sequence_length(text, i);
+        if (length == 0)
             throw Error(ErrorCode::Usage, "a value to sign is not valid UTF-8",
                         "annotations and identities must be UTF-8 text");
         std::string_view sequence = text.substr(i, length);
